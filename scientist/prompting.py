@@ -1,0 +1,29 @@
+"""Small helpers shared by the stage prompts: fitting text into the model's context."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+CHARS_PER_TOKEN = 3  # conservative for code and LaTeX
+
+
+def budget_chars(client: Any, share: float) -> int:
+    """How many characters `share` of the model's context window holds."""
+    tokens = getattr(client, "context_tokens", None) or 128_000
+    return max(500, int(tokens * CHARS_PER_TOKEN * share))
+
+
+def clip(text: str, limit: int, keep: str = "head") -> str:
+    """`text` cut to `limit` characters, saying so; keep the head or the tail."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n[... {len(text) - limit} characters cut ...]\n"
+    return text[:limit] + marker if keep == "head" else marker + text[-limit:]
+
+
+def summarize_final_info(info: dict[str, Any] | None) -> str:
+    """A run's results as compact JSON: the means when the template reports means/stderrs."""
+    if not info:
+        return "(no results)"
+    flat = {k: (v.get("means") if isinstance(v, dict) and "means" in v else v) for k, v in info.items()}
+    return json.dumps(flat, default=str)

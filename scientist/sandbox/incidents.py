@@ -1,0 +1,188 @@
+"""Incidents: attempts to cross a limit, detected from evidence.
+
+Three sources of evidence, recorded on each incident:
+- harness: what the harness did or saw directly (time-out, disk budget, the command itself);
+- kernel: exit signals and cgroup counters (OOM kills, refused forks);
+- output: inferred from errors the program printed (EROFS, ENETUNREACH, a missing API key...).
+  The sandbox blocks these attempts whether or not they are printed, but an attempt whose error the
+  program swallows silently is not recorded: these incidents are a lower bound.
+"""
+from __future__ import annotations
+
+import re
+import signal as _signal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scientist.sandbox.result import Incident, IncidentKind
+
+MAX_DETAILS_PER_KIND = 5
+_PATH_ERR = re.compile(
+    r"(?:\[Errno (?P<errno>\d+)\] )?(?P<msg>Read-only file system|Permission denied|Operation not permitted|"
+    r"No such file or directory)(?::\s*'(?P<path>[^']+)')?"
+)
+_SHELL_PATH = re.compile(r"'?(?P<path>/[^\s':]+)'?: (?:Read-only file system|Permission denied)")
+_SECRET_KEY = re.compile(r"KeyError: '(?P<name>[A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSW|CREDENTIAL)[A-Za-z0-9_]*)'",
+                         re.IGNORECASE)
+_SECRET_PATH = re.compile(
+    r"(^/root(/|$))|(^/home/)|(/\.ssh/)|(/\.aws/)|(\.netrc$)|(/\.env$)|(credentials)|(/\.config/(gcloud|openai|"
+    r"anthropic|gh))|(/\.kaggle/)|(huggingface/token)|(\.git-credentials)|(\.pypirc)|(id_rsa|id_ed25519)|"
+    r"(api[_-]?key)|(/proc/1/environ)|(secret)", re.IGNORECASE
+)
+
+# (kind, pattern, detail). Checked on every line of stdout and stderr.
+_SIMPLE: list[tuple[IncidentKind, re.Pattern[str], str]] = [
+    ("network_attempt", re.compile(r"Network is unreachable|\[Errno 101\]"), "network unreachable: no route out of the sandbox"),
+    ("network_attempt", re.compile(r"Temporary failure in name resolution|Name or service not known|\[Errno -[235]\]|"
+                                   r"Could not resolve host|getaddrinfo failed"), "DNS lookup failed: no resolver in the sandbox"),
+    ("network_attempt", re.compile(r"Connection refused|\[Errno 111\]"),
+     "connection refused: host services, 127.0.0.1 included, are not reachable from the sandbox"),
+    ("network_attempt", re.compile(r"Failed to establish a new connection"), "HTTP connection failed"),
+    ("package_install", re.compile(r"Could not find a version that satisfies the requirement|No matching distribution found"),
+     "pip could not reach a package index"),
+    ("package_install", re.compile(r"Could not install packages due to an OSError|Defaulting to user installation|"
+                                   r"Can not perform a '--user' install"), "pip could not write to the Python environment"),
+    ("package_install", re.compile(r"Could not open lock file|are you root\?"), "system package manager refused"),
+    ("memory", re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc|can't allocate memory|Unable to allocate"),
+     "allocation refused"),
+    ("process_limit", re.compile(r"BlockingIOError: \[Errno 11\]|fork: retry|fork: Resource temporarily unavailable|"
+                                 r"Cannot fork|can't start new thread|pthread_create failed"), "process creation refused"),
+    ("disk_limit", re.compile(r"File too large|\[Errno 27\]"), "file size limit reached (EFBIG)"),
+    ("disk_limit", re.compile(r"No space left on device|\[Errno 28\]|Disk quota exceeded"), "no space left (ENOSPC)"),
+    ("open_files", re.compile(r"Too many open files|\[Errno 24\]"), "open file limit reached (EMFILE)"),
+    ("cpu_time", re.compile(r"CPU time limit exceeded"), "CPU time limit reached"),
+    ("secret_access", re.compile(r"api_key client option must be set|OPENAI_API_KEY environment variable"),
+     "an API client found no key"),
+]
+_PREFILTER = re.compile(
+    r"Errno|unreachable|resolution|resolve|service not known|refused|establish|satisf|distribution|install|"
+    r"lock file|root\?|Memory|allocate|bad_alloc|fork|thread|File too large|space left|quota|Too many|CPU time|"
+    r"api_key|KeyError|Read-only|Permission denied|not permitted|No such file", re.IGNORECASE
+)
+
+_COMMAND_INSTALL = re.compile(r"\b(pip3?|uv pip|conda|mamba|apt(-get)?|python3?(\.\d+)? -m pip)\s+install\b")
+
+
+@dataclass
+class PathContext:
+    """What a path in an error message means: the harness, the Python environment, or the run directory."""
+
+    workdir: Path
+    readonly_binds: Sequence[Path] = ()
+    protected: Sequence[Path] = ()  # host paths outside the sandbox whose access means tampering (the project)
+    python: Sequence[Path] = ()
+
+    def classify_denied(self, raw: str) -> tuple[IncidentKind, str] | None:
+        path = self._abs(raw)
+        if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
+            return "harness_tamper", f"write to read-only harness path {raw}"
+        if any(path.is_relative_to(p) for p in self.python):
+            return "package_install", f"write into the Python environment at {raw}"
+        if _SECRET_PATH.search(str(path)):
+            return "secret_access", f"access to {raw}"
+        if path.is_relative_to(self.workdir):
+            return None
+        return "write_outside_workdir", f"write outside the run directory: {raw}"
+
+    def classify_missing(self, raw: str) -> tuple[IncidentKind, str] | None:
+        """A path absent inside the sandbox: only host secrets and the harness count as evidence."""
+        path = self._abs(raw)
+        if path.is_relative_to(self.workdir) or any(path.is_relative_to(p) for p in self.python):
+            return None
+        if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
+            return "harness_tamper", f"access to harness path {raw}, hidden in the sandbox"
+        if _SECRET_PATH.search(str(path)):
+            return "secret_access", f"access to {raw}, hidden in the sandbox"
+        return None
+
+    def _abs(self, raw: str) -> Path:
+        p = Path(raw)
+        return Path(*(self.workdir / p).parts) if not p.is_absolute() else p
+
+
+@dataclass
+class IncidentLog:
+    """Deduplicated incidents: one per (kind, detail), counted, at most a few details per kind."""
+
+    items: dict[tuple[str, str], Incident] = field(default_factory=dict)
+
+    def add(self, kind: IncidentKind, detail: str, source: str = "output", fatal: bool = False) -> None:
+        key = (kind, detail)
+        if key in self.items:
+            inc = self.items[key]
+            inc.count += 1
+            inc.fatal = inc.fatal or fatal
+            return
+        if sum(1 for k, _ in self.items if k == kind) >= MAX_DETAILS_PER_KIND:
+            return
+        self.items[key] = Incident(kind=kind, detail=detail, source=source, fatal=fatal)  # type: ignore[arg-type]
+
+    def kinds(self) -> set[str]:
+        return {k for k, _ in self.items}
+
+    def as_list(self) -> list[Incident]:
+        return list(self.items.values())
+
+
+class OutputScanner:
+    """Reads the program's output line by line and records the errors that reveal an attempt."""
+
+    def __init__(self, log: IncidentLog, context: PathContext) -> None:
+        self.log, self.context = log, context
+
+    def feed_line(self, line: str) -> None:
+        if not _PREFILTER.search(line):
+            return
+        for kind, pattern, detail in _SIMPLE:
+            if pattern.search(line):
+                self.log.add(kind, detail)
+        if m := _SECRET_KEY.search(line):
+            self.log.add("secret_access", f"looked up {m['name']} in the environment (not passed to the sandbox)")
+        for m in _PATH_ERR.finditer(line):
+            if not m["path"]:
+                if m["msg"] == "Read-only file system" and not _SHELL_PATH.search(line):
+                    self.log.add("write_outside_workdir", "write to a read-only file system")
+                continue
+            found = (self.context.classify_missing(m["path"]) if m["msg"] == "No such file or directory"
+                     else self.context.classify_denied(m["path"]))
+            if found:
+                self.log.add(*found)
+        for m in _SHELL_PATH.finditer(line):
+            if found := self.context.classify_denied(m["path"]):
+                self.log.add(*found)
+
+
+def command_incidents(command: Sequence[str], log: IncidentLog) -> None:
+    text = " ".join(command)
+    if _COMMAND_INSTALL.search(text):
+        log.add("package_install", "the command installs packages", source="harness")
+
+
+def exit_incidents(sig: int | None, log: IncidentLog, *, oom_kills: int, pids_hits: int,
+                   cpu_limited: bool, cgroup_memory: bool) -> None:
+    """Incidents read from how the run ended and from the cgroup counters."""
+    if oom_kills:
+        log.add("memory", f"memory limit reached: the kernel OOM-killed {oom_kills} process(es)", "kernel",
+                fatal=True)
+    elif sig == _signal.SIGKILL and cgroup_memory is False and "memory" in log.kinds():
+        log.add("memory", "killed after an allocation was refused", "kernel", fatal=True)
+    if pids_hits:
+        log.add("process_limit", f"process limit reached: {pids_hits} fork(s) refused by the pids cgroup", "kernel")
+    if sig == _signal.SIGXCPU or (sig == _signal.SIGKILL and cpu_limited and "cpu_time" in log.kinds()):
+        log.add("cpu_time", "CPU time limit reached (SIGXCPU)", "kernel", fatal=True)
+    if sig == _signal.SIGXFSZ:
+        log.add("disk_limit", "file size limit reached (SIGXFSZ)", "kernel", fatal=True)
+
+
+def signal_name(sig: int | None) -> str:
+    if sig is None:
+        return ""
+    try:
+        return _signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
+def kinds(incidents: Iterable[Incident]) -> set[str]:
+    return {i.kind for i in incidents}

@@ -1,0 +1,18 @@
+"""The limits a sandboxed run may not cross. They live in the harness, never in code the model edits."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SandboxLimits(BaseModel):
+    """Resource limits for one sandboxed command; every field has a default sane for one experiment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wall_time_s: float = Field(600, gt=0, description="wall-clock limit; the harness kills the whole sandbox")
+    cpu_time_s: float | None = Field(None, gt=0, description="CPU seconds per process (RLIMIT_CPU); None: no limit")
+    memory_mb: int = Field(4096, gt=0, description="memory of the whole run (cgroup), else address space per process")
+    pids: int = Field(128, gt=0, description="processes and threads of the whole run (pids cgroup)")
+    disk_mb: int = Field(2048, gt=0, description="bytes written to the run directory and /tmp, and size of any one file")
+    open_files: int = Field(512, gt=0, description="open file descriptors per process (RLIMIT_NOFILE)")
+    network: bool = Field(False, description="True keeps the host network; default: loopback-only network namespace")

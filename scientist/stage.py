@@ -1,0 +1,67 @@
+"""Running one stage: time it, measure the model usage it caused, and turn any failure into a
+StageStatus instead of an exception (a model's failure is a result, not a crash)."""
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from .records import StageStatus
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class StageAbandoned(Exception):
+    """Raised inside a stage when the model decided to abandon the idea."""
+
+
+class UsageMeter:
+    """Tokens, cost and calls made through some clients since the meter was started."""
+
+    def __init__(self, clients: Iterable[Any]) -> None:
+        self.clients = [c for c in dict.fromkeys(clients) if c is not None]
+        self.start = {id(c): len(c.usage.calls) for c in self.clients}
+        self.t0 = time.monotonic()
+
+    def calls(self) -> list[Any]:
+        return [call for c in self.clients for call in c.usage.calls[self.start[id(c)]:]]
+
+    def status(self, status: str, error: str | None = None) -> StageStatus:
+        calls = self.calls()
+        return StageStatus(
+            status=status, error=error, seconds=round(time.monotonic() - self.t0, 3),
+            tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
+            cost_usd=round(sum(c.cost_usd for c in calls if not getattr(c, "cached", False)), 6),
+            model_calls=len(calls),
+        )
+
+
+def describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def run_stage(
+    body: Callable[[], R], clients: Iterable[Any], on_error: Callable[[str], R],
+    judge: Callable[[R], tuple[str, str | None]] = lambda r: ("ok", None),
+) -> R:
+    """Run `body`, then stamp its record with a StageStatus.
+
+    `judge` reads the finished record and says ok/failed/abandoned (and why); an exception from
+    `body` makes a record through `on_error` with status failed and the traceback's last line.
+    """
+    meter = UsageMeter(clients)
+    try:
+        record = body()
+    except KeyboardInterrupt:
+        raise
+    except Exception as err:  # any failure, the model's or ours, ends this stage only
+        record = on_error(describe(err))
+        tb = traceback.format_exc(limit=3)
+        record.stage = meter.status("failed", f"{describe(err)}\n{tb[-1500:]}")  # type: ignore[attr-defined]
+        return record
+    status, error = judge(record)
+    record.stage = meter.status(status, error)  # type: ignore[attr-defined]
+    return record
