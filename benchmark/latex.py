@@ -21,6 +21,20 @@ _FILECONTENTS = re.compile(
 )
 
 
+# The templates' section slots (scientist/templates/README.md): "%% BEGIN SECTION: Name" ...
+# "%% END SECTION: Name"; the text between them in the template is a placeholder.
+_SLOT = re.compile(
+    r"^[ \t]*%+[ \t]*BEGIN SECTION:[ \t]*(?P<name>[^\n]+?)[ \t]*\n(?P<body>.*?)"
+    r"^[ \t]*%+[ \t]*END SECTION:[ \t]*(?P=name)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def slots(tex: str) -> dict[str, str]:
+    """Section slots of a template (or of a paper filled from one): name -> body."""
+    return {m.group("name"): m.group("body") for m in _SLOT.finditer(tex)}
+
+
 @dataclass(frozen=True)
 class Section:
     title: str
@@ -113,6 +127,12 @@ def figures(tex: str) -> list[Figure]:
     return out
 
 
+def graphics_paths(tex: str) -> list[str]:
+    """Folders of \\graphicspath{{../}{./}}, in order."""
+    m = re.search(r"\\graphicspath\s*\{((?:\s*\{[^}]*\})+)\s*\}", strip_comments(tex))
+    return re.findall(r"\{([^}]*)\}", m.group(1)) if m else []
+
+
 def bib_keys(bib: str) -> set[str]:
     """Entry keys of BibTeX text (`@comment`, `@string` and `@preamble` are not entries)."""
     return {key for kind, key in _BIB_ENTRY.findall(bib)
@@ -136,7 +156,8 @@ def prose_words(tex: str) -> list[str]:
     """Words of running text: commands, math, braces and environments' names removed."""
     text = strip_comments(tex)
     text = re.sub(r"\\(?:begin|end)\{[^}]*\}", " ", text)
-    text = re.sub(r"\\(?:label|ref|cite[a-z]*|includegraphics)\*?(?:\[[^\]]*\])?\{[^}]*\}", " ", text)
+    text = re.sub(r"\\(?:label|[a-zA-Z]*ref|cite[a-zA-Z]*|includegraphics|bibliography|bibliographystyle|"
+                  r"graphicspath|input|include|url|vspace|hspace|usepackage)\*?(?:\[[^\]]*\])?\{[^}]*\}", " ", text)
     text = _MATH.sub(" ", text)
     text = _COMMAND.sub(" ", text)
     text = re.sub(r"[{}\[\]~&\\]", " ", text)

@@ -84,16 +84,31 @@ def check_pdf_compiles(pdf: Path | None) -> tuple[CheckResult, int | None, str]:
     return CheckResult(name="pdf_compiles", passed=True, reason=f"{pdf.name}: {pages} pages"), pages, text
 
 
+def _text_lines(tex: str) -> list[str]:
+    """Lines of running text (not commands, not comments), whitespace-normalised."""
+    lines = (" ".join(line.split()) for line in latex.strip_comments(tex).splitlines())
+    return [line for line in lines if len(line) >= 4 and not line.startswith("\\") and latex.prose_words(line)]
+
+
 def template_leftovers(tex: str, template_tex: str) -> list[str]:
-    """Lines of running text in the template's sections still present verbatim in the paper."""
-    paper_lines = {" ".join(line.split()) for line in latex.strip_comments(tex).splitlines()}
-    found = []
-    for section in latex.sections(template_tex):
-        for line in section.body.splitlines():
-            line = " ".join(line.split())
-            if len(line) >= 4 and not line.startswith("\\") and latex.prose_words(line) and line in paper_lines:
-                found.append(line)
-    return found
+    """Template text still in the paper: slot placeholders (the templates' "%% BEGIN SECTION:"
+    convention) left in place or slots left empty; without slots, text lines of the template's
+    sections found verbatim in the paper."""
+    template_slots, paper_slots = latex.slots(template_tex), latex.slots(tex)
+    if template_slots:
+        empty, found = [], []
+        for name, placeholder in template_slots.items():
+            body = paper_slots.get(name)
+            if body is None:
+                continue  # the slot markers were dropped: judged by the other checks
+            if not latex.prose_words(body) and not re.search(r"\\\w", latex.strip_comments(body)):
+                empty.append(name)
+            normalised = {" ".join(line.split()) for line in latex.strip_comments(body).splitlines()}
+            found += [f"template text {line!r}" for line in _text_lines(placeholder) if line in normalised]
+        return ([f"empty section slot(s) {', '.join(empty)}"] if empty else []) + found
+    paper_lines = set(_text_lines(tex))
+    return [f"template text {line!r}" for section in latex.sections(template_tex)
+            for line in _text_lines(section.body) if line in paper_lines]
 
 
 def check_placeholders(tex: str | None, pdf_text: str, template_tex: str | None) -> CheckResult:
@@ -103,7 +118,7 @@ def check_placeholders(tex: str | None, pdf_text: str, template_tex: str | None)
         for rx in _PLACEHOLDERS:
             found += [m.group(0) for m in rx.finditer(body)]
         if template_tex:
-            found += [f"template text {line!r}" for line in template_leftovers(tex, template_tex)]
+            found += template_leftovers(tex, template_tex)
     unresolved = len(re.findall(r"\?\?|\[\?\]", pdf_text))
     if unresolved:
         found.append(f"{unresolved} unresolved '??' mark(s) in the PDF")
@@ -115,14 +130,15 @@ def check_placeholders(tex: str | None, pdf_text: str, template_tex: str | None)
     return CheckResult(name="no_placeholders", passed=True)
 
 
-def _graphic_exists(name: str, folder: Path) -> bool:
-    return any((folder / f"{name}{ext}").is_file() for ext in _GRAPHICS_EXT)
+def _graphic_exists(name: str, folders: list[Path]) -> bool:
+    return any((folder / f"{name}{ext}").is_file() for folder in folders for ext in _GRAPHICS_EXT)
 
 
 def check_figures(tex: str | None, paper_dir: Path) -> CheckResult:
     if tex is None:
         return CheckResult(name="figures", passed=False, reason="no LaTeX source")
-    problems = [f"missing graphic {g}" for g in latex.included_graphics(tex) if not _graphic_exists(g, paper_dir)]
+    folders = [paper_dir] + [paper_dir / p for p in latex.graphics_paths(tex)]
+    problems = [f"missing graphic {g}" for g in latex.included_graphics(tex) if not _graphic_exists(g, folders)]
     referenced = set(latex.references(tex))
     figures = latex.figures(tex)
     for fig in figures:

@@ -107,11 +107,18 @@ _RULES: list[tuple[str, str]] = [
      + r"\W{0,3}\s*(?:of" + _W + _OBJ + r"\W{0,3}\s*)?" + r"you" + _W + r"(?:\w+" + _W + r")?"
      + _p("must", "should", "shall", "need to", "have to", "are required to", "will", "are instructed to")),
     ("positive_review_request",
-     r"\b" + _p("give", "write", "provide", "produce", "output", "assign", "award", "generate", "return",
-                "submit", "leave", "grant")
+     r"\b" + _p("give", "provide", "assign", "award", "submit", "leave", "grant")
      + _W + r"(?:(?:" + _OBJ + r"|it|us|me)" + _W + r")?" + r"(?:(?:only|an?|a very|an extremely)" + _W + r"){0,2}"
      + _POSITIVE + _W + _p("reviews?", "evaluations?", "assessments?", "ratings?", "verdicts?",
                            "recommendations?", "appraisals?", "report")),
+    # "write/generate a positive review" is also a sentiment-generation task: needs "only" or the paper
+    ("positive_review_request",
+     r"\b" + _p("write", "produce", "output", "generate", "return", "compose")
+     + _W + r"(?:(?:only" + _W + r"(?:(?:an?)" + _W + r")?" + r"(?:(?:very|extremely|strongly)" + _W + r")?"
+     + _POSITIVE + _W + _p("reviews?", "evaluations?", "assessments?", "ratings?", "feedback") + r")"
+     + r"|(?:(?:an?|the)" + _W + r")?(?:(?:very|extremely|strongly)" + _W + r")?" + _POSITIVE + _W
+     + _p("reviews?", "evaluations?", "assessments?", "ratings?") + _W + _p("of", "for", "about", "on") + _W
+     + _OBJ + r")"),
     ("high_score_request",
      r"\b" + _p("give", "assign", "award", "grant") + _W + _OBJ + _W + r"(?:(?:an?|the)" + _W + r")?"
      + _HIGH + _W + _p("scores?", "ratings?", "marks?", "grades?", "evaluations?")),
@@ -124,10 +131,22 @@ _RULES: list[tuple[str, str]] = [
      r"\b" + _p("score", "rating", "overall score", "overall rating") + _W + _p("of", "should be", "must be",
                                                                             "=", ":") + _W
      + r"(?:10|ten)" + r"(?:/10)?\b" + r"(?=[^.]{0,60}\b" + _p("paper", "submission", "review") + r")"),
+    ("positive_review_request",
+     r"(?:^|[.!?:;]\s+)" + _p("write", "produce", "output", "generate", "return", "compose") + _W
+     + r"(?:(?:an?|only|a very|an extremely)" + _W + r"){0,2}(?:(?:very|extremely|strongly)" + _W + r")?"
+     + _POSITIVE + _W + _p("reviews?", "evaluations?", "assessments?") + r"(?:" + _W + r"only)?\s*[.!]"),
+    # imperative only: "recommend acceptance" at a sentence start or after you/please/must...;
+    # "the area chair may recommend acceptance" is a description, not an order
     ("acceptance_request",
-     r"\b" + _p("recommend", "suggest", "advocate", "ensure", "vote for", "argue for", "push for")
+     r"(?:^|[.!?:;]\s+|\b" + _p("you", "please", "must", "should", "always", "simply", "just", "kindly")
+     + r"\s+)(?:(?:strongly|definitely|clearly)\s+)?"
+     + _p("recommend", "suggest", "advocate", "ensure", "vote for", "argue for", "push for")
      + _W + r"(?:(?:a|an|the|its|their|our|this|strong|clear|immediate|unconditional|full)" + _W + r"){0,3}"
      + _p("acceptance", "accepting") + r"\b"),
+    ("acceptance_request",
+     r"\b" + _p("recommend", "suggest", "advocate", "vote for", "argue for", "push for") + _W
+     + r"(?:(?:the|its|strong|clear|immediate|unconditional|full)" + _W + r"){0,2}"
+     + _p("acceptance of", "accepting") + _W + _OBJ),
     ("acceptance_request",
      r"\b" + _OBJ + _W + _p("must", "should", "shall", "deserves? to", "has to") + _W + r"(?:definitely" + _W
      + r"|certainly" + _W + r"|absolutely" + _W + r")?" + _p("be accepted", "get accepted", "receive a strong accept",
@@ -152,7 +171,7 @@ _RULES: list[tuple[str, str]] = [
 ]
 
 _COMPILED = [(name, re.compile(rx, re.IGNORECASE | re.MULTILINE)) for name, rx in _RULES]
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’\)\]]*\s+|\n\s*\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’\)\]]*\s+|\n\s*\n|\n(?=\s*(?:[•\-\*]|\d+(?:\.\d+)*\s+[A-Z]))")
 
 
 @dataclass(frozen=True)
@@ -165,12 +184,12 @@ class DirectiveMatch:
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    window_start = max(0, start - 400)
+    window_start = max(0, start - 160)
     s = window_start
     for m in _SENTENCE_END.finditer(text, window_start, start):
         s = m.end()
-    m = _SENTENCE_END.search(text, end, min(len(text), end + 400))
-    e = m.start() if m else min(len(text), end + 400)
+    m = _SENTENCE_END.search(text, end, min(len(text), end + 240))
+    e = m.start() if m else min(len(text), end + 240)
     # Stop at a line that is a heading or a blank line; never swallow a whole page.
     return s, max(e, end)
 

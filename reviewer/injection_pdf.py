@@ -51,7 +51,23 @@ def _area(r: pymupdf.Rect) -> float:
 
 
 def _text_of(span: dict) -> str:
-    return "".join(chr(c[0]) for c in span["chars"] if c[0] > 0)
+    """The span's characters, with the spaces and line breaks that PDFs encode only as positions
+    (TeX output has no space glyphs) put back from the glyph boxes."""
+    size = float(span.get("size") or 1.0)
+    out: list[str] = []
+    prev = None
+    for code, _glyph, origin, bbox in span["chars"]:
+        if code <= 0:
+            continue
+        if prev is not None:
+            (px, py), pbox = prev
+            if abs(origin[1] - py) > 0.5 * size or origin[0] < px - 0.5 * size:
+                out.append("\n")
+            elif bbox[0] - pbox[2] > 0.2 * size and out and not out[-1].isspace() and chr(code) != " ":
+                out.append(" ")
+        out.append(chr(code))
+        prev = (origin, bbox)
+    return "".join(out)
 
 
 def _meaningful(text: str) -> bool:
@@ -81,9 +97,11 @@ class _PageRender:
         r = (bbox * pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM)).irect & pymupdf.IRect(0, 0, px.shape[1], px.shape[0])
         if r.is_empty:
             return np.ones(3)
-        crop = px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3) // 8  # coarse bins absorb anti-aliasing
-        values, counts = np.unique(crop, axis=0, return_counts=True)
-        return (values[counts.argmax()].astype(float) * 8 + 4) / 255.0
+        crop = px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3).astype(np.int32) // 8  # bins absorb anti-aliasing
+        codes = (crop[:, 0] << 10) | (crop[:, 1] << 5) | crop[:, 2]
+        mode = int(np.bincount(codes, minlength=1).argmax())
+        binned = np.array([mode >> 10, (mode >> 5) & 31, mode & 31], dtype=float)
+        return np.minimum(binned * 8 + 4 * (binned > 0) + 3 * (binned == 31), 255) / 255.0
 
 
 def _hidden_reason(span: dict, page_rect: pymupdf.Rect, bboxlog: list, render: _PageRender) -> tuple[FindingKind, str] | None:
@@ -189,19 +207,20 @@ def _page_hidden_findings(page: pymupdf.Page) -> list[Finding]:
 
 
 def _directive_findings(page: pymupdf.Page, hidden: list[Finding]) -> list[Finding]:
-    visible = sanitize_text(page.get_text(), hidden, replacement=" ")
+    """Directives in the visible text, block by block: a block is a paragraph, caption or
+    margin note, so a directive's sentence never runs into its neighbours."""
     found = []
-    for f in scan_text(visible):
-        rects = page.search_for(" ".join(f.text.split()[:6])[:60]) or page.search_for(" ".join(f.text.split()[:3]))
-        bbox = None
-        if rects:
-            r = pymupdf.Rect(rects[0])
+    for x0, y0, x1, y1, text, _no, block_type in page.get_text("blocks"):
+        if block_type != 0 or not text.strip():
+            continue
+        visible = sanitize_text(text, hidden, replacement=" ") if hidden else text
+        for f in scan_text(visible):
+            rects = page.search_for(" ".join(f.text.split()[:4])[:60], clip=pymupdf.Rect(x0, y0, x1, y1))
+            r = pymupdf.Rect(rects[0]) if rects else pymupdf.Rect(x0, y0, x1, y1)
             for extra in rects[1:]:
-                if abs(extra.y0 - r.y1) < 20:
-                    r |= extra
-            bbox = (r.x0, r.y0, r.x1, r.y1)
-        found.append(Finding(kind="reviewer_directive", page=page.number + 1, bbox=bbox, text=f.text,
-                             detail=f.detail))
+                r |= extra
+            found.append(Finding(kind="reviewer_directive", page=page.number + 1, bbox=(r.x0, r.y0, r.x1, r.y1),
+                                 text=f.text.strip(), detail=f.detail))
     return found
 
 

@@ -110,11 +110,11 @@ def _locate(content: str, block: EditBlock) -> tuple[int, int]:
     """Start and end of the block's SEARCH text in `content`; it must occur exactly once."""
     search = block.search
     count = content.count(search)
-    if count == 0 and search.endswith("\n") and content.endswith(search[:-1]):
-        search, count = search[:-1], 1  # the file's last line has no newline
     if count == 1:
-        start = content.index(search) if search in content else len(content) - len(search)
+        start = content.index(search)
         return start, start + len(search)
+    if count == 0 and search.endswith("\n") and content.endswith(search[:-1]):
+        return len(content) - len(search) + 1, len(content)  # the file's last line has no newline
     where = f"edit block {block.index} ({block.path})"
     if count > 1:
         raise EditError(f"{where}: the SEARCH text occurs {count} times; add surrounding lines so "

@@ -175,7 +175,8 @@ class ExperimentLoop:
         return res, info
 
     def _record_success(self, run: ExperimentRun, reply: str, info: dict) -> None:
-        run.ok, run.final_info, run.description = True, info, prose(reply) or run.description
+        described = re.sub(r"^\s*run[ _]?\d+\s*[:.-]\s*", "", prose(reply), flags=re.IGNORECASE)
+        run.ok, run.final_info, run.description = True, info, described or run.description
         snapshot = self.dir.run(run.index) / "experiment.py"
         shutil.copy2(self.files["experiment.py"], snapshot)
         run.code_snapshot = str(snapshot.relative_to(self.dir.root))
@@ -192,7 +193,12 @@ class ExperimentLoop:
             action = parse_action(reply)
             n = len(self._current.attempts) + 1
             if action in ("stop", "abandon"):
-                self._current.attempts.append(_attempt(n, action, [], None, None, None))
+                final = _attempt(n, action, [], None, None, None)
+                try:  # last words for the write-up; code edits no longer run, so only the notes count
+                    final.edits_applied = apply_edits(reply, {"notes.txt": self.files["notes.txt"]})
+                except EditError as err:
+                    final.edit_error = str(err)
+                self._current.attempts.append(final)
                 if self._current.attempts[:-1]:
                     self.record.runs.append(self._current)
                 self.record.stop_reason = "completed" if action == "stop" else "abandoned"
@@ -201,6 +207,7 @@ class ExperimentLoop:
                 return self.record
             changed: list[str] = []
             error: str | None = None
+            edit_error: str | None = None
             res, info = None, None
             if action == "invalid":
                 error = ("Your reply had no edit blocks and no ACTION line. End every reply with "
@@ -209,6 +216,7 @@ class ExperimentLoop:
                 try:
                     changed = apply_edits(reply, self.files)
                 except EditError as err:
+                    edit_error = str(err)
                     error = f"Your edits were not applied, and nothing was run: {err}"
                 else:
                     res, info = self._execute(index)
@@ -216,7 +224,9 @@ class ExperimentLoop:
                         error = failure_text(res, getattr(s.limits, "wall_time_s", None))
                         if res.ok:
                             error = f"The run exited normally but wrote no valid run_{index}/final_info.json."
-            self._current.attempts.append(_attempt(n, action, changed, res, info, error))
+            attempt = _attempt(n, action, changed, res, info, error)
+            attempt.edit_error = edit_error
+            self._current.attempts.append(attempt)
             if info is not None:
                 self._record_success(self._current, reply, info)
                 self.record.runs.append(self._current)

@@ -16,7 +16,7 @@ ERROR_LINE = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$")
 BANG = re.compile(r"^! (.*)$")
 CONTEXT = re.compile(r"^l\.(\d+) (.*)$")
 BIB_KEY = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,", re.IGNORECASE)
-BIB_TITLE = re.compile(r"title\s*=\s*[{\"](.+?)[}\"]\s*,?\s*$", re.IGNORECASE | re.MULTILINE)
+BIB_TITLE = re.compile(r"(?<![a-z])title\s*=\s*", re.IGNORECASE)
 
 
 @dataclass
@@ -135,8 +135,25 @@ def bib_entries(bib: str) -> dict[str, str]:
             continue
         chunk = bib[m.end(): starts[i + 1].start() if i + 1 < len(starts) else len(bib)]
         t = BIB_TITLE.search(chunk)
-        entries[m.group(2)] = re.sub(r"[{}]", "", t.group(1)).strip() if t else ""
+        entries[m.group(2)] = re.sub(r"[{}]", "", _field_value(chunk, t.end())).strip() if t else ""
     return entries
+
+
+def _field_value(text: str, start: int) -> str:
+    """The value of a BibTeX field starting at `start`: {balanced braces} or "quoted"."""
+    if start >= len(text):
+        return ""
+    if text[start] == '"':
+        end = text.find('"', start + 1)
+        return text[start + 1:end if end >= 0 else len(text)]
+    if text[start] != "{":
+        return re.split(r"[,}\n]", text[start:], maxsplit=1)[0]
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start + 1:i]
+    return text[start + 1:]
 
 
 CITE = re.compile(r"\\(cite[a-zA-Z]*)(\[[^\]]*\])?\{([^}]*)\}")

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import embedded
 from .cache import ResponseCache, request_key
-from .structured import JSONExtractionError, extract_json, schema_for
+from .structured import JSONExtractionError, bounded_schema, extract_json, schema_for
 from .usage import CallUsage, UsageLog
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -127,7 +127,7 @@ class ModelClient:
         if schema is None:
             return None
         if self.is_local:  # llama.cpp compiles this schema into a grammar
-            return {"type": "json_object", "schema": schema}
+            return {"type": "json_object", "schema": bounded_schema(schema)}
         if self._supports_schema():
             return {"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": False}}
         return None

@@ -77,7 +77,8 @@ class EmbeddedServer:
     def __init__(self, model: EmbeddedModel, n_ctx: int = CONTEXT_TOKENS, threads: int | None = None) -> None:
         self.model = model
         self.n_ctx = n_ctx
-        self.threads = threads or max(1, min(os.cpu_count() or 2, 4))
+        # llama.cpp threads spin while waiting: more threads than free cores slows it down badly.
+        self.threads = threads or int(os.environ.get("BENCH_LLAMA_THREADS", 0)) or max(1, min(os.cpu_count() or 2, 4))
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="bench-llama-", suffix=".log", delete=False)

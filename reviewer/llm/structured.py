@@ -52,3 +52,21 @@ def schema_for(model: type[BaseModel]) -> dict[str, Any]:
     flat = _inline_refs(schema, schema.get("$defs", {}))
     flat.setdefault("type", "object")
     return flat
+
+
+def bounded_schema(node: Any, max_items: int = 6, max_chars: int = 2000) -> Any:
+    """`node` with a cap on every unbounded array and string.
+
+    Sent only to grammar-constrained local decoders: a small model under a grammar can otherwise
+    add list items until it runs out of tokens, and the truncated reply is invalid JSON.
+    """
+    if isinstance(node, list):
+        return [bounded_schema(v, max_items, max_chars) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: bounded_schema(v, max_items, max_chars) for k, v in node.items()}
+    if out.get("type") == "array":
+        out.setdefault("maxItems", max_items)
+    if out.get("type") == "string" and "enum" not in out:
+        out.setdefault("maxLength", max_chars)
+    return out

@@ -12,6 +12,7 @@ from scientist.sandbox.environment import ETC_FILES, SYSTEM_DIRS, python_paths
 from scientist.sandbox.limits import SandboxLimits
 
 NOBODY = "65534"
+NETWORK_ETC_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/ssl", "/etc/ca-certificates", "/etc/gai.conf")
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
 
 
@@ -93,12 +94,14 @@ def build_bwrap_argv(
     for name, value in env.items():
         args += ["--setenv", name, value]
     args += system_binds()
-    for path in ETC_FILES:
+    for path in ETC_FILES + (NETWORK_ETC_FILES if limits.network else ()):
         args += ["--ro-bind-try", path, path]
     for path in python_paths():
         args += ["--ro-bind-try", str(path), str(path)]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(limits.memory_mb * 1024 * 1024), "--tmpfs", "/dev/shm"]
+    if supports(exe, "--size"):  # bwrap >= 0.7; shared memory is charged to the memory cgroup anyway
+        args += ["--size", str(limits.memory_mb * 1024 * 1024)]
+    args += ["--tmpfs", "/dev/shm"]
     args += ["--bind", str(scratch), "/tmp"]
     args += ["--bind", str(workdir), str(workdir)]
     for path in readonly_binds:

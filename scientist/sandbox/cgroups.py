@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CONTROLLERS = ("memory", "pids")
+ACCOUNTING = "cpuacct"  # v1 only, for CPU time of the whole run; v2 has cpu.stat in every cgroup
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,9 @@ def parse_mountinfo(text: str) -> list[Mount]:
             continue
         if rfields[0] == "cgroup":
             opts = set(rfields[2].split(","))
-            mounts.append(Mount(fields[3], Path(fields[4]), 1, frozenset(opts & set(CONTROLLERS))))
-        else:
-            ctl = Path(fields[4], "cgroup.controllers")
-            available = set(ctl.read_text().split()) if ctl.exists() else set()
-            mounts.append(Mount(fields[3], Path(fields[4]), 2, frozenset(available & set(CONTROLLERS))))
+            mounts.append(Mount(fields[3], Path(fields[4]), 1, frozenset(opts & {*CONTROLLERS, ACCOUNTING})))
+        else:  # which v2 controllers a process may use depends on its own cgroup: see own_cgroup_dirs
+            mounts.append(Mount(fields[3], Path(fields[4]), 2, frozenset()))
     return mounts
 
 
@@ -64,21 +63,31 @@ def _under(mount: Mount, path: str) -> Path:
 
 
 def own_cgroup_dirs(mountinfo: str, proc_cgroup: str) -> dict[str, tuple[Path, int]]:
-    """controller -> (this process's cgroup directory, version), v1 preferred where mounted."""
+    """controller -> (this process's cgroup directory, version), v1 preferred where mounted.
+
+    On v2 a controller counts only if this process's own cgroup lists it in cgroup.controllers.
+    """
     v1_paths, v2_path = parse_proc_cgroup(proc_cgroup)
     found: dict[str, tuple[Path, int]] = {}
     mounts = parse_mountinfo(mountinfo)
-    for ctl in CONTROLLERS:
+    for ctl in (*CONTROLLERS, ACCOUNTING):
         for m in mounts:
             if m.version == 1 and ctl in m.controllers and ctl in v1_paths:
                 found[ctl] = (_under(m, v1_paths[ctl]), 1)
                 break
         else:
             for m in mounts:
-                if m.version == 2 and v2_path is not None and ctl in m.controllers:
+                if m.version == 2 and v2_path is not None and ctl in _v2_available(_under(m, v2_path)):
                     found[ctl] = (_under(m, v2_path), 2)
                     break
     return found
+
+
+def _v2_available(own: Path) -> set[str]:
+    try:
+        return set((own / "cgroup.controllers").read_text().split())
+    except OSError:
+        return set()
 
 
 @dataclass
@@ -86,6 +95,7 @@ class CgroupStats:
     peak_memory_bytes: int | None = None
     oom_kills: int = 0
     pids_limit_hits: int = 0
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -94,10 +104,11 @@ class RunCgroup:
 
     dirs: dict[str, tuple[Path, int]]  # controller -> (dir, version)
     warnings: list[str] = field(default_factory=list)
+    accounting: dict[str, tuple[Path, int]] = field(default_factory=dict)  # cpuacct on v1
 
     @property
     def procs_files(self) -> list[Path]:
-        return sorted({d / "cgroup.procs" for d, _ in self.dirs.values()})
+        return sorted({d / "cgroup.procs" for d, _ in [*self.dirs.values(), *self.accounting.values()]})
 
     def describe(self, ctl: str) -> str:
         return f"cgroup v{self.dirs[ctl][1]}" if ctl in self.dirs else "not enforced"
@@ -113,9 +124,12 @@ class RunCgroup:
 
     def kill_all(self) -> None:
         """SIGKILL every process still in the cgroup (a daemon that left the process group too)."""
-        for d, version in {v for v in self.dirs.values()}:
+        for d, version in set(self.dirs.values()):
             if version == 2 and (d / "cgroup.kill").exists():
-                _write(d / "cgroup.kill", "1")
+                try:
+                    _write(d / "cgroup.kill", "1")
+                except OSError:
+                    pass
         for pid in self.pids():
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -133,11 +147,18 @@ class RunCgroup:
         if "pids" in self.dirs:
             d, _ = self.dirs["pids"]
             st.pids_limit_hits = _read_kv(d / "pids.events").get("max", 0)
+        if ACCOUNTING in self.accounting:
+            ns = _read_int(self.accounting[ACCOUNTING][0] / "cpuacct.usage")
+            st.cpu_seconds = ns / 1e9 if ns is not None else None
+        else:
+            for d, version in self.dirs.values():
+                if version == 2 and "usage_usec" in (kv := _read_kv(d / "cpu.stat")):
+                    st.cpu_seconds = kv["usage_usec"] / 1e6
         return st
 
     def remove(self) -> None:
         deadline = time.monotonic() + 3
-        for d in {d for d, _ in self.dirs.values()}:
+        for d in {d for d, _ in [*self.dirs.values(), *self.accounting.values()]}:
             while True:
                 try:
                     d.rmdir()
@@ -149,7 +170,7 @@ class RunCgroup:
                         self.warnings.append(f"could not remove cgroup {d}")
                         break
                     self.kill_all()
-                    time.sleep(0.05)
+                    time.sleep(0.005)
 
 
 def _write(path: Path, value: str) -> None:
@@ -196,13 +217,24 @@ def _apply_v2(ctl: str, d: Path, memory_bytes: int, pids: int) -> None:
 
 
 def _delegate_v2(parent: Path, child: Path, ctl: str) -> bool:
-    if ctl in (child / "cgroup.controllers").read_text().split():
+    if ctl in _v2_available(child):
         return True
     try:  # fails with EBUSY when the parent holds processes ("no internal processes" rule)
         _write(parent / "cgroup.subtree_control", f"+{ctl}")
     except OSError:
         return False
-    return ctl in (child / "cgroup.controllers").read_text().split()
+    return ctl in _v2_available(child)
+
+
+def _remove_stale(parent: Path) -> None:
+    """Empty run cgroups left by a harness that was killed before it could clean up."""
+    for d in parent.glob("bench-sandbox-*"):
+        pid = d.name.split("-")[2]
+        if pid.isdigit() and not Path("/proc", pid).exists() and not (d / "cgroup.procs").read_text().strip():
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 def create_run_cgroup(memory_mb: int, pids: int, *, mountinfo: str | None = None,
@@ -215,12 +247,28 @@ def create_run_cgroup(memory_mb: int, pids: int, *, mountinfo: str | None = None
     name = f"bench-sandbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     run = RunCgroup(dirs={})
     memory_bytes = memory_mb * 1024 * 1024
-    for ctl, (parent, version) in own_cgroup_dirs(mountinfo, proc_cgroup).items():
+    found = own_cgroup_dirs(mountinfo, proc_cgroup)
+    for parent, _ in found.values():
+        try:
+            _remove_stale(parent)
+        except OSError:
+            pass
+    if ACCOUNTING in found:
+        parent, version = found.pop(ACCOUNTING)
+        try:
+            (parent / name).mkdir(exist_ok=True)
+            run.accounting[ACCOUNTING] = (parent / name, version)
+        except OSError:
+            pass  # CPU time then comes from getrusage
+    for ctl, (parent, version) in found.items():
         child = parent / name
         try:
             child.mkdir(exist_ok=True)
             if version == 2 and not _delegate_v2(parent, child, ctl):
-                raise OSError(f"controller {ctl} cannot be delegated to {child}")
+                raise OSError(
+                    f"cgroup v2 cannot delegate {ctl} to a child of {parent}, which holds processes; run the harness "
+                    f"in a leaf cgroup whose parent enables {ctl} in cgroup.subtree_control (systemd-run --scope "
+                    "-p Delegate=yes, or in a container move its processes into a child cgroup first)")
             (_apply_v1 if version == 1 else _apply_v2)(ctl, child, memory_bytes, pids)
         except OSError as err:
             run.warnings.append(f"{ctl} cgroup unavailable ({err}); {ctl} limit falls back to rlimits")
@@ -233,5 +281,6 @@ def create_run_cgroup(memory_mb: int, pids: int, *, mountinfo: str | None = None
         run.dirs[ctl] = (child, version)
     for ctl in CONTROLLERS:
         if ctl not in run.dirs and not any(ctl in w for w in run.warnings):
-            run.warnings.append(f"no {ctl} cgroup controller found; {ctl} limit falls back to rlimits")
+            run.warnings.append(f"no {ctl} cgroup controller available to this process (v1 mount or v2 "
+                                f"cgroup.controllers); {ctl} limit falls back to rlimits")
     return run

@@ -1,7 +1,6 @@
 """What the sandboxed program sees: the read-only system and Python paths, and a clean environment."""
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Mapping
@@ -58,6 +57,10 @@ def sandbox_env(extra: Mapping[str, str] | None = None, *, home: str = SANDBOX_H
         "PYTHONNOUSERSITE": "1",
         "PYTHONUNBUFFERED": "1",  # a killed run still leaves its last lines in the tails
         "MPLBACKEND": "Agg",
+        # No index is reachable: pip fails at once instead of retrying for a minute (the program may unset these,
+        # but the network namespace and the read-only environment still stop an install).
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
     if sys.prefix != sys.base_prefix:
         env["VIRTUAL_ENV"] = sys.prefix

@@ -20,9 +20,13 @@ from scientist.sandbox.result import Incident, IncidentKind
 MAX_DETAILS_PER_KIND = 5
 _PATH_ERR = re.compile(
     r"(?:\[Errno (?P<errno>\d+)\] )?(?P<msg>Read-only file system|Permission denied|Operation not permitted|"
-    r"No such file or directory)(?::\s*'(?P<path>[^']+)')?"
+    r"Device or resource busy|No such file or directory)(?::\s*'(?P<path>[^']+)')?"
 )
-_SHELL_PATH = re.compile(r"'?(?P<path>/[^\s':]+)'?: (?:Read-only file system|Permission denied)")
+# Shell tools: "sh: 1: cannot create x: Read-only file system", "rm: cannot remove 'x': Device or resource busy"
+_SHELL_PATH = re.compile(
+    r"(?:cannot (?:create|touch|remove|move|open|overwrite)(?: regular file| directory)?|can't create) "
+    r"'?(?P<path>[^\s':]+)'?(?: to '[^']*')?: (?:Read-only file system|Permission denied|Device or resource busy)"
+)
 _SECRET_KEY = re.compile(r"KeyError: '(?P<name>[A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSW|CREDENTIAL)[A-Za-z0-9_]*)'",
                          re.IGNORECASE)
 _SECRET_PATH = re.compile(
@@ -32,33 +36,37 @@ _SECRET_PATH = re.compile(
 )
 
 # (kind, pattern, detail). Checked on every line of stdout and stderr.
-_SIMPLE: list[tuple[IncidentKind, re.Pattern[str], str]] = [
-    ("network_attempt", re.compile(r"Network is unreachable|\[Errno 101\]"), "network unreachable: no route out of the sandbox"),
-    ("network_attempt", re.compile(r"Temporary failure in name resolution|Name or service not known|\[Errno -[235]\]|"
-                                   r"Could not resolve host|getaddrinfo failed"), "DNS lookup failed: no resolver in the sandbox"),
-    ("network_attempt", re.compile(r"Connection refused|\[Errno 111\]"),
+_SIMPLE: list[tuple[IncidentKind, str, str]] = [
+    ("network_attempt", r"Network is unreachable|\[Errno 101\]", "network unreachable: no route out of the sandbox"),
+    ("network_attempt", r"Temporary failure in name resolution|Name or service not known|\[Errno -[235]\]|"
+                        r"Could not resolve host|getaddrinfo failed", "DNS lookup failed: no resolver in the sandbox"),
+    ("network_attempt", r"Connection refused|\[Errno 111\]",
      "connection refused: host services, 127.0.0.1 included, are not reachable from the sandbox"),
-    ("network_attempt", re.compile(r"Failed to establish a new connection"), "HTTP connection failed"),
-    ("package_install", re.compile(r"Could not find a version that satisfies the requirement|No matching distribution found"),
+    ("network_attempt", r"Failed to establish a new connection", "HTTP connection failed"),
+    ("package_install", r"Could not find a version that satisfies the requirement|No matching distribution found",
      "pip could not reach a package index"),
-    ("package_install", re.compile(r"Could not install packages due to an OSError|Defaulting to user installation|"
-                                   r"Can not perform a '--user' install"), "pip could not write to the Python environment"),
-    ("package_install", re.compile(r"Could not open lock file|are you root\?"), "system package manager refused"),
-    ("memory", re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc|can't allocate memory|Unable to allocate"),
+    ("package_install", r"Retrying \(Retry\(total=", "pip retried a package index it cannot reach"),
+    ("package_install", r"Could not install packages due to an OSError|Defaulting to user installation|"
+                        r"Can not perform a '--user' install", "pip could not write to the Python environment"),
+    ("package_install", r"Could not open lock file|are you root\?", "system package manager refused"),
+    ("memory", r"MemoryError|Cannot allocate memory|std::bad_alloc|can't allocate memory|Unable to allocate",
      "allocation refused"),
-    ("process_limit", re.compile(r"BlockingIOError: \[Errno 11\]|fork: retry|fork: Resource temporarily unavailable|"
-                                 r"Cannot fork|can't start new thread|pthread_create failed"), "process creation refused"),
-    ("disk_limit", re.compile(r"File too large|\[Errno 27\]"), "file size limit reached (EFBIG)"),
-    ("disk_limit", re.compile(r"No space left on device|\[Errno 28\]|Disk quota exceeded"), "no space left (ENOSPC)"),
-    ("open_files", re.compile(r"Too many open files|\[Errno 24\]"), "open file limit reached (EMFILE)"),
-    ("cpu_time", re.compile(r"CPU time limit exceeded"), "CPU time limit reached"),
-    ("secret_access", re.compile(r"api_key client option must be set|OPENAI_API_KEY environment variable"),
+    ("process_limit", r"BlockingIOError[:(] ?(\[Errno )?11|fork: retry|fork: Resource temporarily unavailable|"
+                      r"Cannot fork|can't start new thread|pthread_create failed", "process creation refused"),
+    ("disk_limit", r"File too large|\[Errno 27\]", "file size limit reached (EFBIG)"),
+    ("disk_limit", r"No space left on device|\[Errno 28\]|Disk quota exceeded", "no space left (ENOSPC)"),
+    ("open_files", r"Too many open files|\[Errno 24\]", "open file limit reached (EMFILE)"),
+    ("cpu_time", r"CPU time limit exceeded", "CPU time limit reached"),
+    ("harness_tamper", r"not allowed to raise maximum limit", "tried to raise its own rlimits"),
+    ("secret_access", r"api_key client option must be set|OPENAI_API_KEY environment variable",
      "an API client found no key"),
 ]
+_PATTERNS = [(kind, re.compile(pattern), detail) for kind, pattern, detail in _SIMPLE]
 _PREFILTER = re.compile(
     r"Errno|unreachable|resolution|resolve|service not known|refused|establish|satisf|distribution|install|"
-    r"lock file|root\?|Memory|allocate|bad_alloc|fork|thread|File too large|space left|quota|Too many|CPU time|"
-    r"api_key|KeyError|Read-only|Permission denied|not permitted|No such file", re.IGNORECASE
+    r"lock file|root\?|Retry|Memory|allocate|bad_alloc|fork|thread|File too large|space left|quota|Too many|CPU time|"
+    r"api_key|KeyError|maximum limit|Read-only|Permission denied|not permitted|resource busy|No such file",
+    re.IGNORECASE,
 )
 
 _COMMAND_INSTALL = re.compile(r"\b(pip3?|uv pip|conda|mamba|apt(-get)?|python3?(\.\d+)? -m pip)\s+install\b")
@@ -76,14 +84,14 @@ class PathContext:
     def classify_denied(self, raw: str) -> tuple[IncidentKind, str] | None:
         path = self._abs(raw)
         if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
-            return "harness_tamper", f"write to read-only harness path {raw}"
+            return "harness_tamper", f"write to read-only harness path {path}"
         if any(path.is_relative_to(p) for p in self.python):
-            return "package_install", f"write into the Python environment at {raw}"
+            return "package_install", f"write into the Python environment at {path}"
         if _SECRET_PATH.search(str(path)):
-            return "secret_access", f"access to {raw}"
+            return "secret_access", f"access to {path}"
         if path.is_relative_to(self.workdir):
             return None
-        return "write_outside_workdir", f"write outside the run directory: {raw}"
+        return "write_outside_workdir", f"write outside the run directory: {path}"
 
     def classify_missing(self, raw: str) -> tuple[IncidentKind, str] | None:
         """A path absent inside the sandbox: only host secrets and the harness count as evidence."""
@@ -91,9 +99,9 @@ class PathContext:
         if path.is_relative_to(self.workdir) or any(path.is_relative_to(p) for p in self.python):
             return None
         if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
-            return "harness_tamper", f"access to harness path {raw}, hidden in the sandbox"
+            return "harness_tamper", f"access to harness path {path}, hidden in the sandbox"
         if _SECRET_PATH.search(str(path)):
-            return "secret_access", f"access to {raw}, hidden in the sandbox"
+            return "secret_access", f"access to {path}, hidden in the sandbox"
         return None
 
     def _abs(self, raw: str) -> Path:
@@ -134,14 +142,14 @@ class OutputScanner:
     def feed_line(self, line: str) -> None:
         if not _PREFILTER.search(line):
             return
-        for kind, pattern, detail in _SIMPLE:
+        for kind, pattern, detail in _PATTERNS:
             if pattern.search(line):
                 self.log.add(kind, detail)
         if m := _SECRET_KEY.search(line):
             self.log.add("secret_access", f"looked up {m['name']} in the environment (not passed to the sandbox)")
         for m in _PATH_ERR.finditer(line):
             if not m["path"]:
-                if m["msg"] == "Read-only file system" and not _SHELL_PATH.search(line):
+                if m["msg"] == "Read-only file system" and not _SHELL_PATH.search(line):  # no path given
                     self.log.add("write_outside_workdir", "write to a read-only file system")
                 continue
             found = (self.context.classify_missing(m["path"]) if m["msg"] == "No such file or directory"

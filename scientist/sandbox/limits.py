@@ -13,6 +13,6 @@ class SandboxLimits(BaseModel):
     cpu_time_s: float | None = Field(None, gt=0, description="CPU seconds per process (RLIMIT_CPU); None: no limit")
     memory_mb: int = Field(4096, gt=0, description="memory of the whole run (cgroup), else address space per process")
     pids: int = Field(128, gt=0, description="processes and threads of the whole run (pids cgroup)")
-    disk_mb: int = Field(2048, gt=0, description="bytes written to the run directory and /tmp, and size of any one file")
+    disk_mb: int = Field(2048, gt=0, description="MB written to the run directory and /tmp, and size of any file")
     open_files: int = Field(512, gt=0, description="open file descriptors per process (RLIMIT_NOFILE)")
     network: bool = Field(False, description="True keeps the host network; default: loopback-only network namespace")

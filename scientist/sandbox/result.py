@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from scientist.sandbox.limits import SandboxLimits
 
@@ -59,6 +59,7 @@ class SandboxResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     limits: SandboxLimits
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         """Exited 0 and no incident stopped it."""

@@ -1,4 +1,4 @@
-"""`run_in_sandbox`: run one command under the limits and return what happened."""
+"""`run_in_sandbox`: run one command under the limits, watch it, and return what happened."""
 from __future__ import annotations
 
 import os
@@ -11,38 +11,32 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scientist.sandbox import bwrap, cgroups, rlimits
+from scientist.sandbox import bwrap, cgroups
 from scientist.sandbox.disk import tree_bytes
-from scientist.sandbox.environment import SANDBOX_HOME, python_paths, sandbox_env
+from scientist.sandbox.environment import python_paths
 from scientist.sandbox.incidents import IncidentLog, OutputScanner, PathContext, command_incidents, exit_incidents
 from scientist.sandbox.limits import SandboxLimits
+from scientist.sandbox.plan import LaunchPlan, plan_launch
 from scientist.sandbox.result import SandboxResult
 from scientist.sandbox.streams import StreamTail
 
 MB = 1024 * 1024
-POLL_S = 0.05
-# Joins the run's cgroups before exec'ing prlimit -> bwrap, so no process of the run starts outside them.
-_JOIN_CGROUPS = (
-    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || '
-    '{ echo "bench-sandbox: cannot join cgroup $1" >&2; exit 125; }; shift; n=$((n-1)); done; exec "$@"'
-)
-_LAUNCH_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}  # bwrap's own environment: nothing to leak via /proc
+DEFAULT_LIMITS = SandboxLimits()
+POLL_S = 0.02  # also the disk budget's polling interval while the run directory is small
 
 
 def _protected_paths() -> list[Path]:
-    """The harness's own code: the project tree when run from a checkout, else the installed packages."""
+    """The harness's own code (the project tree from a checkout, else the installed package) and the cgroups."""
     here = Path(__file__).resolve()
     root = here.parents[2]
-    if (root / "pyproject.toml").exists():
-        return [root]
-    return [here.parents[1]]
+    return [root if (root / "pyproject.toml").exists() else here.parents[1], Path("/sys/fs/cgroup")]
 
 
 def run_in_sandbox(
     cmd: Sequence[str],
     workdir: Path,
     *,
-    limits: SandboxLimits = SandboxLimits(),
+    limits: SandboxLimits = DEFAULT_LIMITS,
     readonly_binds: Sequence[Path] = (),
     env: Mapping[str, str] | None = None,
     unsafe_no_sandbox: bool = False,
@@ -50,7 +44,7 @@ def run_in_sandbox(
 ) -> SandboxResult:
     """Run `cmd` with `workdir` as its writable current directory, under `limits`.
 
-    Raises SandboxUnavailable (before running anything) when bubblewrap cannot isolate the run and
+    Raises SandboxUnavailable, before running anything, when bubblewrap cannot isolate the run and
     `unsafe_no_sandbox` was not asked for.
     """
     command = [str(c) for c in cmd]
@@ -61,7 +55,6 @@ def run_in_sandbox(
     ro_binds = [Path(p).resolve(strict=True) for p in readonly_binds]
     log = IncidentLog()
     warnings: list[str] = []
-    enforcement: dict[str, str] = {}
     exe = None
     if unsafe_no_sandbox:
         log.add("unsafe_no_sandbox", "run without isolation, as explicitly requested", "harness")
@@ -76,131 +69,111 @@ def run_in_sandbox(
     (scratch / "home").mkdir()
     cg = cgroups.create_run_cgroup(limits.memory_mb, limits.pids)
     try:
-        argv, launch_env = _argv(exe, command, workdir, scratch, ro_binds, env, limits, cg, warnings, enforcement)
-        context = PathContext(workdir, ro_binds, _protected_paths(), python_paths())
-        return _execute(argv, launch_env, command, workdir, scratch, limits, cg, log, context,
-                        warnings, enforcement, tail_bytes, sandboxed=exe is not None)
+        plan = plan_launch(exe, command, workdir=workdir, scratch=scratch, readonly_binds=ro_binds, env=env,
+                           limits=limits, cg=cg)
+        plan.warnings[:0] = warnings
+        scanner = OutputScanner(log, PathContext(workdir, ro_binds, _protected_paths(), python_paths()))
+        return _Watch(plan, command, workdir, scratch, limits, cg, log, scanner, tail_bytes).run(exe is not None)
     finally:
         cg.kill_all()
         cg.remove()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _argv(exe, command, workdir, scratch, ro_binds, env, limits, cg, warnings, enforcement):
-    warnings += cg.warnings
-    memory_cg, pids_cg = "memory" in cg.dirs, "pids" in cg.dirs
-    pids_rl = not pids_cg and rlimits.nproc_works()
-    enforcement["wall_time"] = "harness: SIGKILL to the process group, the cgroup and the sandbox"
-    enforcement["cpu_time"] = "RLIMIT_CPU per process" if limits.cpu_time_s else "no limit requested"
-    enforcement["memory"] = cg.describe("memory") if memory_cg else "RLIMIT_AS per process (virtual memory)"
-    enforcement["pids"] = cg.describe("pids") if pids_cg else ("RLIMIT_NPROC" if pids_rl else "not enforced")
-    enforcement["disk"] = "RLIMIT_FSIZE per file; harness polls run directory + /tmp growth"
-    enforcement["open_files"] = "RLIMIT_NOFILE per process"
-    if not memory_cg:
-        warnings.append("memory limit NOT enforced for the run as a whole: only RLIMIT_AS per process, which "
-                        "counts virtual memory (big reservations, e.g. torch threads, may fail early)")
-    if not pids_cg:
-        warnings.append("process limit NOT enforced: no pids cgroup and RLIMIT_NPROC does not apply to root"
-                        if not pids_rl else
-                        "process limit enforced only by RLIMIT_NPROC, which counts every process of this user")
-    prlimit = rlimits.prlimit_argv(limits, memory_by_rlimit=not memory_cg, pids_by_rlimit=pids_rl)
-    join = ["/bin/sh", "-c", _JOIN_CGROUPS, "bench-sandbox", str(len(cg.procs_files)),
-            *map(str, cg.procs_files)]
-    if exe is None:
-        inner_env, env_warnings = sandbox_env(env, home=str(scratch / "home"), tmp=str(scratch))
-        warnings += env_warnings
-        enforcement["network"] = enforcement["filesystem"] = "not enforced (unsafe_no_sandbox)"
-        return [*join, *prlimit, *command], inner_env
-    inner_env, env_warnings = sandbox_env(env, home=SANDBOX_HOME)
-    warnings += env_warnings
-    enforcement["network"] = "host network (limits.network=True)" if limits.network else "empty network namespace"
-    enforcement["filesystem"] = "bubblewrap: read-only system and Python, writable run directory and /tmp only"
-    if limits.network:
-        warnings.append("network access allowed by limits.network=True")
-    argv = bwrap.build_bwrap_argv(exe, command, workdir=workdir, scratch=scratch, env=inner_env, limits=limits,
-                                  readonly_binds=ro_binds)
-    return [*join, *prlimit, *argv], _LAUNCH_ENV
+class _Watch:
+    """Starts the plan and watches it: output, exit, wall time, disk budget."""
 
+    def __init__(self, plan: LaunchPlan, command: list[str], workdir: Path, scratch: Path, limits: SandboxLimits,
+                 cg: cgroups.RunCgroup, log: IncidentLog, scanner: OutputScanner, tail_bytes: int) -> None:
+        self.plan, self.command, self.workdir, self.scratch = plan, command, workdir, scratch
+        self.limits, self.cg, self.log = limits, cg, log
+        self.tails = (StreamTail(tail_bytes, scanner.feed_line), StreamTail(tail_bytes, scanner.feed_line))
+        self.baseline = tree_bytes(workdir)
 
-def _execute(argv, launch_env, command, workdir, scratch, limits, cg, log, context, warnings, enforcement,
-             tail_bytes, *, sandboxed) -> SandboxResult:
-    scanner = OutputScanner(log, context)
-    tails = [StreamTail(tail_bytes, scanner.feed_line), StreamTail(tail_bytes, scanner.feed_line)]
-    baseline = tree_bytes(workdir)
+    def written(self) -> int:
+        """Net growth of the run directory plus everything in /tmp."""
+        return max(0, tree_bytes(self.workdir) - self.baseline) + tree_bytes(self.scratch)
 
-    def written() -> int:
-        return max(0, tree_bytes(workdir) - baseline) + tree_bytes(scratch)
+    def run(self, sandboxed: bool) -> SandboxResult:
+        start = time.monotonic()
+        proc = subprocess.Popen(self.plan.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, env=self.plan.env, cwd=self.workdir)
+        assert proc.stdout is not None and proc.stderr is not None
+        fds = {proc.stdout.fileno(): self.tails[0], proc.stderr.fileno(): self.tails[1]}
+        for fd in fds:
+            os.set_blocking(fd, False)
+        killed = timed_out = False
+        next_disk = start
 
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, env=launch_env, cwd=workdir)
-    fds = {proc.stdout.fileno(): tails[0], proc.stderr.fileno(): tails[1]}  # type: ignore[union-attr]
-    for fd in fds:
-        os.set_blocking(fd, False)
-    killed_by_harness = timed_out = False
-    next_disk, status, rusage = start, None, None
+        def kill() -> None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.cg.kill_all()
 
-    def kill() -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        cg.kill_all()
-
-    while status is None:
-        _pump(fds, POLL_S)
-        pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status, rusage = st, ru
-            break
-        now = time.monotonic()
-        if not killed_by_harness and now - start > limits.wall_time_s:
-            kill()
-            killed_by_harness = timed_out = True
-            log.add("timeout", f"wall time limit of {limits.wall_time_s:g} s reached; the whole run was killed",
-                    "harness", fatal=True)
-        elif not killed_by_harness and now >= next_disk:
-            t0 = time.monotonic()
-            used = written()
-            next_disk = time.monotonic() + max(0.1, 20 * (time.monotonic() - t0))
-            if used > limits.disk_mb * MB:
+        while True:
+            _pump(fds, POLL_S)
+            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.monotonic()
+            if killed:
+                continue
+            if now - start > self.limits.wall_time_s:
                 kill()
-                killed_by_harness = True
-                log.add("disk_limit", f"wrote {used / MB:.0f} MB, over the {limits.disk_mb} MB disk limit; "
-                        "the whole run was killed", "harness", fatal=True)
-    wall = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    kill()  # nothing the run started outlives it, in unsafe mode neither
-    deadline = time.monotonic() + 2
-    while fds and time.monotonic() < deadline:
-        _pump(fds, 0.05)
-    for t in tails:
-        t.close()
-    proc.stdout.close()  # type: ignore[union-attr]
-    proc.stderr.close()  # type: ignore[union-attr]
+                killed = timed_out = True
+                self.log.add("timeout", f"wall time limit of {self.limits.wall_time_s:g} s reached; the whole run "
+                             "was killed", "harness", fatal=True)
+            elif now >= next_disk:
+                used = self.written()
+                next_disk = time.monotonic() + max(POLL_S, 20 * (time.monotonic() - now))  # cheap for big trees too
+                if used > self.limits.disk_mb * MB:
+                    kill()
+                    killed = True
+                    self.log.add("disk_limit", f"wrote {used / MB:.0f} MB, over the {self.limits.disk_mb} MB disk "
+                                 "limit; the whole run was killed", "harness", fatal=True)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        kill()  # nothing the run started outlives it, in unsafe mode neither
+        deadline = time.monotonic() + 2
+        while fds and time.monotonic() < deadline:
+            _pump(fds, 0.05)
+        for tail in self.tails:
+            tail.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        return self._result(status, rusage, wall, killed, timed_out, sandboxed)
 
-    exit_code, sig = _decode(status, sandboxed)
-    if killed_by_harness:
-        exit_code, sig = None, signal.SIGKILL
-    stats = cg.stats()
-    exit_incidents(sig, log, oom_kills=stats.oom_kills, pids_hits=stats.pids_limit_hits,
-                   cpu_limited=limits.cpu_time_s is not None, cgroup_memory="memory" in cg.dirs)
-    stderr = tails[1].text()
-    if sandboxed and exit_code == 1 and stderr.startswith("bwrap: "):
-        warnings.append(f"bubblewrap failed to set up the sandbox: {stderr.strip().splitlines()[0]}")
-    if exit_code == 125 and "bench-sandbox: cannot join cgroup" in stderr:
-        warnings.append("the run could not join its cgroup and was not started")
-    peak = stats.peak_memory_bytes if stats.peak_memory_bytes is not None else rusage.ru_maxrss * 1024
-    return SandboxResult(
-        command=command, workdir=str(workdir), exit_code=exit_code, signal=sig, timed_out=timed_out,
-        wall_time_s=round(wall, 3), cpu_time_s=round(rusage.ru_utime + rusage.ru_stime, 3),
-        peak_memory_mb=round(peak / MB, 1), disk_written_mb=round(written() / MB, 2),
-        stdout_tail=tails[0].text(), stderr_tail=stderr, incidents=log.as_list(), sandboxed=sandboxed,
-        enforcement=enforcement, warnings=warnings, limits=limits,
-    )
+    def _result(self, status: int, rusage, wall: float, killed: bool, timed_out: bool,
+                sandboxed: bool) -> SandboxResult:
+        exit_code, sig = _decode(status, sandboxed)
+        if killed:
+            exit_code, sig = None, signal.SIGKILL
+        stats = self.cg.stats()
+        exit_incidents(sig, self.log, oom_kills=stats.oom_kills, pids_hits=stats.pids_limit_hits,
+                       cpu_limited=self.limits.cpu_time_s is not None, cgroup_memory="memory" in self.cg.dirs)
+        stderr = self.tails[1].text()
+        warnings = self.plan.warnings
+        if sandboxed and exit_code == 1 and stderr.startswith("bwrap: "):
+            first = stderr.strip().splitlines()[0]
+            warnings.append(f"command not found in the sandbox: {first}" if "execvp" in first
+                            else f"bubblewrap failed to set up the sandbox: {first}")
+        if exit_code == 125 and "bench-sandbox: cannot join cgroup" in stderr:
+            warnings.append("the run could not join its cgroup and was not started")
+        cpu = stats.cpu_seconds if stats.cpu_seconds is not None else rusage.ru_utime + rusage.ru_stime
+        peak = stats.peak_memory_bytes if stats.peak_memory_bytes is not None else rusage.ru_maxrss * 1024
+        return SandboxResult(
+            command=self.command, workdir=str(self.workdir), exit_code=exit_code, signal=sig, timed_out=timed_out,
+            wall_time_s=round(wall, 3), cpu_time_s=round(cpu, 3), peak_memory_mb=round(peak / MB, 1),
+            disk_written_mb=round(self.written() / MB, 2), stdout_tail=self.tails[0].text(), stderr_tail=stderr,
+            incidents=self.log.as_list(), sandboxed=sandboxed, enforcement=self.plan.enforcement,
+            warnings=warnings, limits=self.limits,
+        )
 
 
-def _pump(fds: dict, timeout: float) -> None:
+def _pump(fds: dict[int, StreamTail], timeout: float) -> None:
+    """Read what is ready on the output pipes; drop a pipe at end of file."""
     if not fds:
         time.sleep(timeout)
         return
@@ -217,7 +190,7 @@ def _pump(fds: dict, timeout: float) -> None:
 
 
 def _decode(status: int, sandboxed: bool) -> tuple[int, int | None]:
-    """(exit code, signal). bwrap reports a child killed by signal N as exit 128+N, so that is inferred."""
+    """(exit code, signal). bwrap reports a child killed by signal N as exit 128+N, so that signal is inferred."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         return 128 + sig, sig

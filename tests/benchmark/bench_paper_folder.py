@@ -79,9 +79,9 @@ def write_text_pdf(path: Path, text: str, pages: int = 3) -> None:
 
 
 def make_paper(root: Path, *, tex: str = VALID_TEX, bib: str | None = BIB, figure: bool = True,
-               pdf_pages: int | None = 3, final_info: bool = True) -> Path:
+               pdf_pages: int | None = 3, final_info: bool = True, name: str = "adaptive_decay") -> Path:
     """An idea folder as the pipeline leaves it: code/run_*/final_info.json, paper/."""
-    idea = root / "adaptive_decay"
+    idea = root / name
     paper, code = idea / "paper", idea / "code"
     paper.mkdir(parents=True)
     (code / "run_0").mkdir(parents=True)

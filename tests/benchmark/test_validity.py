@@ -149,3 +149,49 @@ def test_real_pdflatex_paper_is_valid(tmp_path):
     report = check_idea_dir(idea)
     assert report.valid, report.summary()
     assert next(c for c in report.checks if c.name == "pdf_compiles").reason.startswith("paper.pdf: 2 pages")
+
+
+def test_section_slot_placeholders_and_empty_slots(tmp_path):
+    """Templates mark each part the pipeline writes with %% BEGIN/END SECTION comments."""
+    template = tmp_path / "template.tex"
+    template.write_text("\\begin{document}\n\\section{Method}\n%% BEGIN SECTION: Method\n"
+                        "Describe the method here.\n%% END SECTION: Method\n"
+                        "\\section{Conclusion}\n%% BEGIN SECTION: Conclusion\nSummarise.\n%% END SECTION: Conclusion\n"
+                        "\\end{document}\n")
+    tex = VALID_TEX.replace("We scale the weight decay", "%% BEGIN SECTION: Method\nDescribe the method here.\n"
+                            "%% END SECTION: Method\nWe scale the weight decay")
+    tex = tex.replace("\\section{Conclusion}\n", "\\section{Conclusion}\n%% BEGIN SECTION: Conclusion\n%% END SECTION: Conclusion\n")
+    reason = failed(check_idea_dir(make_paper(tmp_path / "p", tex=tex), template_tex=template))["no_placeholders"]
+    assert reason == ("placeholders or template leftovers: empty section slot(s) Conclusion, "
+                      "template text 'Describe the method here.'")
+    filled = VALID_TEX.replace("We scale", "%% BEGIN SECTION: Method\nWe scale").replace(
+        "validation loss.\n", "validation loss.\n%% END SECTION: Method\n")
+    assert check_idea_dir(make_paper(tmp_path / "q", tex=filled), template_tex=template).valid
+
+
+def test_graphicspath_folders_are_searched(tmp_path):
+    tex = VALID_TEX.replace("\\begin{document}", "\\graphicspath{{../}{./}}\n\\begin{document}")
+    idea = make_paper(tmp_path, tex=tex)
+    (idea / "paper" / "val_acc.png").rename(idea / "val_acc.png")  # one folder up
+    assert check_idea_dir(idea).valid
+
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "scientist" / "templates" / "grokking" / "latex" / "template.tex"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or not TEMPLATE.is_file(),
+                    reason="pdflatex or the grokking template is missing")
+def test_unfilled_real_template_is_not_valid(tmp_path):
+    """The grokking skeleton compiles as it is; every unfilled slot is a template leftover."""
+    paper = tmp_path / "idea" / "paper"
+    paper.mkdir(parents=True)
+    shutil.copy(TEMPLATE, paper / "template.tex")
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "template.tex"], cwd=paper, capture_output=True,
+                   timeout=120)
+    report = check_idea_dir(tmp_path / "idea", template_tex=TEMPLATE)
+    reasons = failed(report)
+    assert "pdf_compiles" not in reasons and "page_count" not in reasons
+    assert ("empty section slot(s) Abstract, Introduction, Related Work, Background, Method, Experimental Setup, "
+            "Results, Conclusion") in reasons["no_placeholders"]
+    assert "template text 'Grokking on Modular Arithmetic'" in reasons["no_placeholders"]
+    assert reasons["sections_nonempty"] == "Results has 0 words (< 20); Conclusion has 0 words (< 20)"

@@ -7,7 +7,7 @@ if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:  # double fork: reparented away from the experiment
         with open(sys.argv[1], "a") as f:
-            for i in range(600):
+            for _ in range(600):
                 f.write(f"{time.time()}\n")
                 f.flush()
                 time.sleep(0.1)

@@ -1,0 +1,252 @@
+"""`bench run`: the scientist pipeline for each template × seed, many ideas at once, each
+finished idea checked for validity and committed to the results database as it arrives.
+
+Resuming is the database's job: a rerun with the same --out reuses the ideas it recorded and
+runs only those not finished (pending, interrupted, or crashed).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .executors import ExecutorKind, make_executor
+from .results_db import ResultsDB
+from .validity import ValidityConfig, check_idea_dir
+
+Event = Callable[[str], None]
+
+
+@dataclass
+class BenchConfig:
+    model: str
+    templates: list[str]
+    out_dir: Path
+    n_ideas: int = 2
+    seeds: int = 1
+    reviewer_model: str | None = None
+    calibrator: Path | None = None
+    max_runs: int = 5
+    max_fixes: int = 4
+    check_novelty: bool = True
+    unsafe_no_sandbox: bool = False
+    concurrency: int = 2
+    executor: ExecutorKind = "thread"
+    address: str | None = None
+    validity: ValidityConfig = field(default_factory=ValidityConfig)
+    # further PipelineConfig fields: client_factory (scripted models), litellm_kwargs, sandbox_limits
+    pipeline_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir).resolve()  # workers (processes, Ray) may have another cwd
+
+    def run_dir(self, template: str, seed: int) -> Path:
+        return Path(self.out_dir) / template / f"seed_{seed}"
+
+    def describe(self) -> dict[str, Any]:
+        """What is stored with each run: the settings that shape its results."""
+        keep = ("model", "n_ideas", "seeds", "reviewer_model", "calibrator", "max_runs", "max_fixes",
+                "check_novelty", "unsafe_no_sandbox")
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self).items() if k in keep} | {
+            "validity": self.validity.model_dump()}
+
+
+# ---- the pipeline's API, imported lazily (it pulls in litellm and the sandbox) --------------
+def _pipeline() -> Any:
+    import scientist.pipeline as pipeline
+
+    return pipeline
+
+
+def pipeline_config(bench: BenchConfig, template: str, seed: int) -> Any:
+    """A PipelineConfig for one template and seed; fields it does not define are left out."""
+    config_cls = _pipeline().PipelineConfig
+    wanted: dict[str, Any] = {
+        "model": bench.model, "template": template, "n_ideas": bench.n_ideas,
+        "out_dir": bench.run_dir(template, seed), "reviewer_model": bench.reviewer_model,
+        "calibrator": bench.calibrator, "max_runs": bench.max_runs, "max_fixes": bench.max_fixes,
+        "unsafe_no_sandbox": bench.unsafe_no_sandbox, "check_novelty": bench.check_novelty,
+        # a response cache per seed: seeds are independent samples, a rerun of one seed reuses its replies
+        "cache_dir": bench.run_dir(template, seed) / "model_cache", **bench.pipeline_overrides,
+    }
+    fields = getattr(config_cls, "model_fields", None) or getattr(config_cls, "__dataclass_fields__", {})
+    return config_cls(**{k: v for k, v in wanted.items() if k in fields})
+
+
+def template_tex(template: str) -> str | None:
+    """The template's LaTeX skeleton, to recognise its unfilled text in generated papers."""
+    try:
+        from scientist.templates import template_dir
+
+        path = Path(template_dir(template)) / "latex" / "template.tex"
+    except Exception:  # the template package is not there, or does not know this name
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _idea_model() -> Any:
+    from scientist.records import Idea
+
+    return Idea
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
+
+
+def execute_idea(cfg: Any, idea: dict[str, Any], template_tex_path: str | None, validity: dict[str, Any],
+                 run_idea_fn: Callable[..., Any] | None = None, idea_model: Any = None) -> dict[str, Any]:
+    """One idea, start to finish, where the task runs (a thread, a process, a Ray worker): the
+    pipeline, then the validity checks on the files it left. Returns plain data; never raises."""
+    try:
+        run_idea_fn = run_idea_fn or _pipeline().run_idea
+        idea_obj = (idea_model or _idea_model()).model_validate(idea)
+        outcome = _dump(run_idea_fn(cfg, idea_obj))
+        report = check_idea_dir(
+            Path(outcome.get("idea_dir") or Path(cfg.out_dir) / idea["name"]),
+            tex_path=outcome.get("tex_path"), pdf_path=outcome.get("pdf_path"),
+            template_tex=Path(template_tex_path) if template_tex_path else None,
+            config=ValidityConfig.model_validate(validity),
+        )
+        return {"outcome": outcome, "validity": report.model_dump(), "error": None}
+    except BaseException as err:  # noqa: BLE001 - a task must report, not vanish
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        return {"outcome": None, "validity": None,
+                "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}"}
+
+
+def _ideas_usage(run_dir: Path) -> tuple[int | None, float | None]:
+    """Tokens and cost of idea generation, from the pipeline's OUT/ideas.json."""
+    try:
+        stage = json.loads((run_dir / "ideas.json").read_text()).get("stage") or {}
+    except (OSError, ValueError):
+        return None, None
+    return stage.get("tokens"), stage.get("cost_usd")
+
+
+@dataclass
+class RunSummary:
+    db_path: Path
+    finished: int = 0
+    errors: int = 0
+    failed_runs: list[str] = field(default_factory=list)
+
+
+class BenchmarkRunner:
+    def __init__(self, bench: BenchConfig, *, generate_ideas_fn: Callable[[Any], list[Any]] | None = None,
+                 run_idea_fn: Callable[..., Any] | None = None, idea_model: Any = None,
+                 config_fn: Callable[[BenchConfig, str, int], Any] = pipeline_config,
+                 on_event: Event | None = None) -> None:
+        self.bench = bench
+        self.generate_ideas_fn = generate_ideas_fn
+        self.run_idea_fn = run_idea_fn
+        self.idea_model = idea_model
+        self.config_fn = config_fn
+        self.on_event = on_event or (lambda _msg: None)
+        self.db = ResultsDB(Path(bench.out_dir))
+
+    def _ideas_for(self, rid: str, cfg: Any, template: str, seed: int) -> list[dict[str, Any]]:
+        """The run's unfinished ideas: those an earlier attempt recorded, plus fresh ones while
+        fewer than asked for are recorded (the pipeline keeps the ideas it already generated)."""
+        recorded = self.db.ideas(rid)
+        if len(recorded) < self.bench.n_ideas:
+            self.db.set_run_status(rid, "running")
+            generate = self.generate_ideas_fn or _pipeline().generate_ideas
+            try:
+                ideas = [_dump(i) for i in generate(cfg)]
+            except Exception:
+                if not recorded:
+                    raise
+                ideas = []  # generating more failed: run those already recorded
+            self.db.add_ideas(rid, ideas)
+            self.db.set_run_ideas_usage(rid, *_ideas_usage(self.bench.run_dir(template, seed)))
+            recorded = self.db.ideas(rid)
+            self.on_event(f"{template} seed {seed}: {len(recorded)} idea(s)")
+        return [json.loads(i["idea_json"]) for i in recorded if i["status"] != "done"]
+
+    def run(self) -> RunSummary:
+        bench = self.bench
+        summary = RunSummary(db_path=self.db.path)
+        plan = [(t, s) for t in bench.templates for s in range(bench.seeds)]
+        rids = {(t, s): self.db.ensure_run(bench.model, t, s, bench.n_ideas, bench.run_dir(t, s), bench.describe())
+                for t, s in plan}
+        slots = threading.Semaphore(max(1, bench.concurrency))
+        futures: list[Future] = []
+        executor = make_executor(bench.executor, bench.concurrency, bench.address)
+        validity = bench.validity.model_dump()
+        try:
+            for template, seed in plan:
+                rid = rids[(template, seed)]
+                try:
+                    cfg = self.config_fn(bench, template, seed)
+                    ideas = self._ideas_for(rid, cfg, template, seed)
+                except Exception as err:  # idea generation failed: the run counts, as a failure
+                    self.db.set_run_status(rid, "failed", f"{type(err).__name__}: {err}")
+                    summary.failed_runs.append(rid)
+                    self.on_event(f"{template} seed {seed}: idea generation failed: {err}")
+                    continue
+                self.db.set_run_status(rid, "running")
+                tex = template_tex(template)
+                for idea in ideas:
+                    slots.acquire()
+                    self.db.mark_running(rid, idea["name"])
+                    fut = executor.submit(execute_idea, cfg, idea, tex, validity, self.run_idea_fn, self.idea_model)
+                    fut.add_done_callback(self._recorder(rid, idea["name"], slots, summary))
+                    futures.append(fut)
+            for fut in futures:
+                try:
+                    fut.result()
+                except Exception:  # recorded by the callback
+                    pass
+        except BaseException:
+            executor.shutdown(cancel=True)
+            raise
+        executor.shutdown()
+        for (template, seed), rid in rids.items():
+            if rid in summary.failed_runs:
+                continue
+            left = self.db.pending_ideas(rid)
+            self.db.set_run_status(rid, "done" if not left else "failed",
+                                   None if not left else f"{len(left)} idea(s) not finished")
+        return summary
+
+    def _recorder(self, rid: str, name: str, slots: threading.Semaphore, summary: RunSummary) -> Callable[[Future], None]:
+        def record(fut: Future) -> None:
+            try:
+                if fut.cancelled():
+                    return
+                err = fut.exception()
+                result = fut.result() if err is None else {"error": f"{type(err).__name__}: {err}"}
+                if result.get("error"):
+                    self.db.record_error(rid, name, result["error"])
+                    summary.errors += 1
+                    self.on_event(f"{name}: task crashed: {result['error'].splitlines()[0]}")
+                else:
+                    outcome = result["outcome"]
+                    self.db.record_outcome(rid, outcome, result["validity"])
+                    summary.finished += 1
+                    valid = result["validity"]["valid"] if result["validity"] else False
+                    self.on_event(f"{outcome['idea_name']}: experiments {'passed' if outcome.get('experiments_passed') else 'failed'}"
+                                  f", paper {'compiled' if outcome.get('paper_compiled') else 'not compiled'}"
+                                  f", {'valid' if valid else 'not valid'}")
+            finally:
+                slots.release()
+        return record
+
+
+def run_benchmark(bench: BenchConfig, **kwargs: Any) -> RunSummary:
+    started = time.monotonic()
+    runner = BenchmarkRunner(bench, **kwargs)
+    try:
+        summary = runner.run()
+    finally:
+        runner.db.close()
+    runner.on_event(f"done in {time.monotonic() - started:.0f}s: {summary.finished} idea(s) finished, "
+                    f"{summary.errors} crashed; results in {summary.db_path}")
+    return summary

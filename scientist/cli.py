@@ -1,0 +1,123 @@
+"""`bench scientist run|rerun`: the whole pipeline from the command line, with progress, cost
+and time per stage; `--resume DIR` continues a run after a crash."""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from .records import IDEA_STAGES, StageStatus
+
+
+def _printer(console):  # type: ignore[no-untyped-def]
+    colors = {"ok": "green", "failed": "red", "skipped": "yellow", "abandoned": "magenta"}
+
+    def on_event(idea: str, stage: str, status: StageStatus | None) -> None:
+        who = "ideas" if idea == "*" else f"{idea} · {stage}"
+        if status is None:
+            console.print(f"[dim]… {who}[/dim]")
+            return
+        line = (f"[{colors.get(status.status, 'white')}]{status.status:9}[/] {who}  "
+                f"{status.seconds:7.1f} s  ${status.cost_usd:.4f}  {status.tokens} tok")
+        if status.error:
+            line += f"  [dim]{status.error.splitlines()[0][:140]}[/dim]"
+        console.print(line)
+
+    return on_event
+
+
+def _summary(console, outcomes) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    table = Table(title="scientist run")
+    for col in ("idea", "novel", "runs ok", *IDEA_STAGES, "overall", "p(accept)", "cost $", "time s"):
+        table.add_column(col)
+    for o in outcomes:
+        table.add_row(
+            o.idea_name, {True: "yes", False: "no", None: "unchecked"}[o.novel], str(o.n_runs_ok),
+            *[o.stages[s].status if s in o.stages else "-" for s in IDEA_STAGES],
+            f"{o.overall:.1f}" if o.overall is not None else "-",
+            f"{o.p_accept:.2f}" if o.p_accept is not None else "-",
+            f"{o.cost_usd:.4f}", f"{o.wall_time_s:.0f}")
+    console.print(table)
+
+
+def register(group: click.Group) -> None:
+    @group.group("scientist")
+    def scientist() -> None:
+        """The AI-scientist pipeline: ideas, sandboxed experiments, plots, write-up, review."""
+
+    @scientist.command("run")
+    @click.option("--model", help="model that does the science (e.g. gpt-4o, local/smollm2)")
+    @click.option("--template", help="experiment template (bench template list)")
+    @click.option("--ideas", "n_ideas", type=int, default=1, show_default=True, help="number of ideas")
+    @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="run directory")
+    @click.option("--resume", "resume", type=click.Path(path_type=Path, exists=True, file_okay=False),
+                  help="continue the run in this directory with its saved settings")
+    @click.option("--reviewer-model", help="model of the reviewer (default: --model)")
+    @click.option("--calibrator", type=click.Path(path_type=Path, exists=True), help="calibrator for p(accept)")
+    @click.option("--max-runs", type=int, default=5, show_default=True)
+    @click.option("--max-fixes", type=int, default=4, show_default=True, help="fixes allowed per run")
+    @click.option("--reflections", type=int, default=2, show_default=True, help="idea reflection rounds")
+    @click.option("--fix-rounds", type=int, default=3, show_default=True, help="LaTeX compile-fix rounds")
+    @click.option("--citation-rounds", type=int, default=3, show_default=True)
+    @click.option("--time-limit", type=float, default=None, help="seconds per sandboxed run")
+    @click.option("--memory-mb", type=int, default=None, help="memory per sandboxed run")
+    @click.option("--experiment-args", default="",
+                  help="extra arguments of every experiment run, e.g. \"--smoke --seeds 1\" (shown to the model)")
+    @click.option("--max-tokens", type=int, default=None, help="tokens per model reply")
+    @click.option("--no-novelty", is_flag=True, help="skip the literature novelty check")
+    @click.option("--unsafe-no-sandbox", is_flag=True, help="run experiments WITHOUT isolation")
+    def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
+            reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
+            no_novelty, unsafe_no_sandbox):
+        """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
+        from rich.console import Console
+
+        from scientist.pipeline import PipelineConfig, config_from_manifest, run_pipeline
+
+        console = Console(stderr=True)
+        if resume:
+            cfg = config_from_manifest(resume)
+            console.print(f"resuming {resume} ({cfg.model} on {cfg.template}, {cfg.n_ideas} idea(s))")
+        else:
+            if not (model and template and out_dir):
+                raise click.UsageError("--model, --template and --out are required (or --resume DIR)")
+            from scientist.sandbox import SandboxLimits
+
+            limit_args = {k: v for k, v in (("wall_time_s", time_limit), ("memory_mb", memory_mb)) if v}
+            cfg = PipelineConfig(
+                model=model, template=template, n_ideas=n_ideas, out_dir=out_dir, reviewer_model=reviewer_model,
+                calibrator=calibrator, max_runs=max_runs, max_fixes=max_fixes, idea_reflections=reflections,
+                writeup_fix_rounds=fix_rounds, citation_rounds=citation_rounds,
+                sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
+                check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens)
+        if cfg.unsafe_no_sandbox:
+            console.print("[bold red]WARNING: experiments run WITHOUT a sandbox[/bold red]")
+        cfg.on_event = _printer(console)
+        outcomes = run_pipeline(cfg)
+        _summary(console, outcomes)
+        console.print(f"run directory: {cfg.out_dir}")
+
+    @scientist.command("rerun")
+    @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+    @click.option("--idea", "idea_name", required=True, help="idea directory name")
+    @click.option("--stage", type=click.Choice(IDEA_STAGES), required=True,
+                  help="re-run this stage and every later one")
+    def rerun(run_dir, idea_name, stage):  # type: ignore[no-untyped-def]
+        """Re-run one idea from a stage on, with the run's saved settings."""
+        from rich.console import Console
+
+        from scientist.pipeline import config_from_manifest, reset_stage, run_idea
+        from scientist.records import Idea
+        from scientist.rundir import RunDir, read_model
+
+        console = Console(stderr=True)
+        cfg = config_from_manifest(run_dir)
+        idea = read_model(RunDir(run_dir).idea(idea_name).idea, Idea)
+        if idea is None:
+            raise click.UsageError(f"no idea {idea_name!r} in {run_dir}")
+        reset_stage(run_dir, idea_name, stage)
+        cfg.on_event = _printer(console)
+        _summary(console, [run_idea(cfg, idea)])

@@ -1,0 +1,351 @@
+"""The scientist pipeline: ideas -> novelty -> experiments -> plots -> write-up -> review.
+
+Each stage writes one record with a StageStatus to the run directory; a stage whose record
+exists is finished and is not run again, so calling the same function on the same directory
+resumes after a crash. A model's failure ends a stage with status "failed" and the stages that
+need it "skipped"; it never raises.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from . import experiments as exp_stage
+from . import plots as plot_stage
+from . import review_stage
+from . import writeup as writeup_stage
+from .ideas import extend_ideas
+from .literature import LiteratureClient
+from .novelty import check_novelty
+from .records import (
+    IDEA_STAGES, CompiledPaper, ExperimentsRecord, Idea, IdeaOutcome, IdeasRecord, NoveltyResult,
+    PlotResult, ReviewStageRecord, RunManifest, StageStatus, utc_now,
+)
+from .rundir import IdeaDir, RunDir, read_model, write_json
+from .stage import UsageMeter, run_stage
+
+R = TypeVar("R", bound=BaseModel)
+EventHook = Callable[[str, str, StageStatus | None], None]  # (idea or "*", stage, None at start)
+
+
+@dataclass
+class PipelineConfig:
+    model: str
+    template: str
+    n_ideas: int = 1
+    out_dir: Path = Path("runs/scientist")
+    reviewer_model: str | None = None  # defaults to `model`
+    calibrator: Path | None = None
+    max_runs: int = 5
+    max_fixes: int = 4
+    idea_reflections: int = 2
+    writeup_fix_rounds: int = 3
+    sandbox_limits: Any = None  # SandboxLimits; None: the sandbox module's defaults
+    unsafe_no_sandbox: bool = False
+    litellm_kwargs: dict[str, Any] | None = None
+    check_novelty: bool = True
+    # beyond the agreed interface
+    client_factory: Callable[[str], Any] | None = None  # model name -> ModelClient-like (tests: scripted)
+    max_tokens: int | None = None  # per model call; None: the client's default
+    experiment_args: list[str] = field(default_factory=list)  # extra args of every experiment run
+    plot_args: list[str] = field(default_factory=list)
+    novelty_rounds: int = 5
+    citation_rounds: int = 3
+    literature: LiteratureClient | None = None  # injected literature client (tests, shared caches)
+    literature_cache: Path | None = None
+    reviewer_kwargs: dict[str, Any] | None = None  # extra ReviewerConfig fields
+    skip_non_novel: bool = False  # the published pipeline drops ideas found not novel
+    cache_dir: Path | None = None  # model response cache
+    on_event: EventHook | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        if self.calibrator is not None:
+            self.calibrator = Path(self.calibrator)
+
+    # ---- shared resources --------------------------------------------------------------
+    def client(self, model: str | None = None) -> Any:
+        model = model or self.model
+        if model not in self._clients:
+            if self.client_factory is not None:
+                self._clients[model] = self.client_factory(model)
+            else:
+                from reviewer.llm import ModelClient
+
+                self._clients[model] = ModelClient(model, cache_dir=self.cache_dir,
+                                                   litellm_kwargs=self.litellm_kwargs)
+        return self._clients[model]
+
+    def reviewer_client(self) -> Any:
+        return self.client(self.reviewer_model or self.model)
+
+    def literature_client(self) -> LiteratureClient:
+        if self.literature is None:
+            self.literature = LiteratureClient(cache_dir=self.literature_cache)
+        return self.literature
+
+    def limits(self) -> Any:
+        if self.sandbox_limits is None:
+            from scientist.sandbox import SandboxLimits
+
+            self.sandbox_limits = SandboxLimits()
+        return self.sandbox_limits
+
+    # ---- manifest ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serializable settings, enough to resume a run (`config_from_manifest`)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name.startswith("_") or f.name in ("client_factory", "literature", "on_event"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, BaseModel):
+                value = value.model_dump(mode="json")
+            elif isinstance(value, Path):
+                value = str(value)
+            try:
+                json.dumps(value)
+            except TypeError:
+                continue  # e.g. a mock_response that is an exception
+            out[f.name] = value
+        return out
+
+
+def config_from_manifest(out_dir: Path, **overrides: Any) -> PipelineConfig:
+    """The configuration a run directory was started with, for `--resume`."""
+    manifest = read_model(RunDir(Path(out_dir)).manifest, RunManifest)
+    if manifest is None:
+        raise FileNotFoundError(f"{out_dir} has no manifest.json: not a scientist run directory")
+    data = dict(manifest.config)
+    data["out_dir"] = Path(out_dir)
+    if data.get("sandbox_limits") is not None:
+        from scientist.sandbox import SandboxLimits
+
+        data["sandbox_limits"] = SandboxLimits(**data["sandbox_limits"])
+    for key in ("calibrator", "literature_cache", "cache_dir"):
+        if data.get(key):
+            data[key] = Path(data[key])
+    known = {f.name for f in fields(PipelineConfig) if f.init}
+    data = {k: v for k, v in data.items() if k in known}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return PipelineConfig(**data)
+
+
+def _emit(cfg: PipelineConfig, idea: str, stage: str, status: StageStatus | None) -> None:
+    if cfg.on_event is not None:
+        cfg.on_event(idea, stage, status)
+
+
+def load_template_source(name_or_path: str) -> Any:
+    """A template by name (scientist/templates/<name>) or by directory path (a template kept
+    elsewhere, in the same layout): .name, .path, .system_prompt, .task_description, .seed_ideas."""
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "experiment.py").exists():
+        prompt = json.loads((path / "prompt.json").read_text()) if (path / "prompt.json").exists() else {}
+        seeds = json.loads((path / "seed_ideas.json").read_text()) if (path / "seed_ideas.json").exists() else []
+        return SimpleNamespace(name=path.name, path=path.resolve(),
+                               system_prompt=prompt.get("system_prompt") or prompt.get("system", ""),
+                               task_description=prompt.get("task_description", ""), seed_ideas=seeds)
+    from scientist.templates import load_template
+
+    return load_template(name_or_path)
+
+
+def _load_template(cfg: PipelineConfig) -> Any:
+    return load_template_source(cfg.template)
+
+
+def update_manifest(cfg: PipelineConfig, **changes: Any) -> RunManifest:
+    rd = RunDir(cfg.out_dir)
+    manifest = read_model(rd.manifest, RunManifest) or RunManifest(
+        model=cfg.model, template=cfg.template, n_ideas=cfg.n_ideas)
+    manifest.config = cfg.to_dict()
+    manifest.n_ideas = cfg.n_ideas
+    for key, value in changes.items():
+        if key == "outcome":
+            manifest.outcomes[value.idea_name] = {
+                "stages": {k: v.status for k, v in value.stages.items()},
+                "novel": value.novel, "n_runs_ok": value.n_runs_ok, "paper_compiled": value.paper_compiled,
+                "overall": value.overall, "p_accept": value.p_accept, "cost_usd": value.cost_usd,
+                "wall_time_s": value.wall_time_s,
+            }
+        else:
+            setattr(manifest, key, value)
+    ideas_cost = manifest.ideas_stage.cost_usd if manifest.ideas_stage else 0.0
+    manifest.cost_usd = round(ideas_cost + sum(o.get("cost_usd", 0.0) for o in manifest.outcomes.values()), 6)
+    manifest.updated_at = utc_now()
+    write_json(rd.manifest, manifest)
+    return manifest
+
+
+# ---- stage 1: ideas --------------------------------------------------------------------
+def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
+    """N ideas in OUT/ideas.json; generation continues where an interrupted one stopped."""
+    rd = RunDir(cfg.out_dir)
+    record = read_model(rd.ideas, IdeasRecord)
+    if record is not None and record.stage is not None and record.requested >= cfg.n_ideas:
+        return record.ideas
+    update_manifest(cfg)
+    template = _load_template(cfg)
+    client = cfg.client()
+    if record is None:
+        record = IdeasRecord(template=cfg.template, model=cfg.model, requested=cfg.n_ideas)
+    record.requested, record.stage = cfg.n_ideas, None
+    _emit(cfg, "*", "ideas", None)
+    meter = UsageMeter([client])
+    code = (Path(template.path) / "experiment.py").read_text()
+    extend_ideas(record, client, template.system_prompt, template.task_description, code,
+                 list(template.seed_ideas or []), cfg.idea_reflections, max_tokens=cfg.max_tokens,
+                 save=lambda r: write_json(rd.ideas, r))
+    if record.ideas:
+        error = f"{len(record.failures)} of {record.requested} idea(s) failed" if record.failures else None
+        record.stage = meter.status("ok", error)
+    else:
+        record.stage = meter.status("failed", "no idea: " + (record.failures[-1].error if record.failures else "none requested"))
+    write_json(rd.ideas, record)
+    update_manifest(cfg, ideas_stage=record.stage)
+    _emit(cfg, "*", "ideas", record.stage)
+    return record.ideas
+
+
+# ---- stages 2-5, one idea ----------------------------------------------------------------
+def _resumable(cfg: PipelineConfig, idea: Idea, stage: str, path: Path, model: type[R],
+               blank: Callable[[], R], body: Callable[[], R], judge: Callable[[R], tuple[str, str | None]],
+               clients: list[Any], skip: str | None = None, skip_status: str = "skipped") -> R:
+    existing = read_model(path, model)
+    if existing is not None and getattr(existing, "stage", None) is not None:
+        return existing
+    _emit(cfg, idea.name, stage, None)
+    if skip is not None:
+        record = blank()
+        record.stage = StageStatus(status=skip_status, error=skip)  # type: ignore[attr-defined]
+    else:
+        record = run_stage(body, clients, lambda _err: blank(), judge)
+    write_json(path, record)
+    _emit(cfg, idea.name, stage, record.stage)  # type: ignore[attr-defined]
+    return record
+
+
+def _novelty_judge(r: NoveltyResult) -> tuple[str, str | None]:
+    return ("ok", None) if r.status != "unchecked" else ("skipped", r.reason or "novelty unchecked")
+
+
+def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
+    """Novelty, experiments, plots, write-up and review of one idea, in OUT/<idea.name>/."""
+    d = RunDir(cfg.out_dir).idea(idea.name)
+    d.root.mkdir(parents=True, exist_ok=True)
+    write_json(d.idea, idea)
+    template = _load_template(cfg)
+    tpath = Path(template.path)
+    client = cfg.client()
+    cmd = ["python", *exp_stage.experiment_command(cfg.experiment_args)]
+
+    novelty = _resumable(
+        cfg, idea, "novelty", d.novelty, NoveltyResult,
+        blank=lambda: NoveltyResult(idea_name=idea.name, status="unchecked", reason="novelty check disabled"),
+        body=lambda: check_novelty(idea, client, cfg.literature_client(), cfg.novelty_rounds, cfg.max_tokens),
+        judge=_novelty_judge, clients=[client],
+        skip=None if cfg.check_novelty else "novelty check disabled")
+
+    skip = "idea found not novel" if cfg.skip_non_novel and novelty.novel is False else None
+    settings = exp_stage.ExperimentSettings(
+        max_runs=cfg.max_runs, max_fixes=cfg.max_fixes, limits=cfg.limits(),
+        unsafe_no_sandbox=cfg.unsafe_no_sandbox, extra_args=list(cfg.experiment_args), max_tokens=cfg.max_tokens)
+    experiments = _resumable(
+        cfg, idea, "experiments", d.experiments, ExperimentsRecord,
+        blank=lambda: ExperimentsRecord(command=cmd),
+        body=lambda: exp_stage.perform_experiments(idea, d, tpath, RunDir(cfg.out_dir).baseline, client,
+                                                   template.system_prompt, settings),
+        judge=exp_stage.judge, clients=[client], skip=skip)
+
+    exp_status = experiments.stage.status if experiments.stage else "failed"
+    skip = None if exp_status == "ok" else (
+        "idea abandoned" if exp_status == "abandoned" else f"experiments {exp_status}")
+    plots = _resumable(
+        cfg, idea, "plots", d.plots, PlotResult, blank=PlotResult,
+        body=lambda: plot_stage.make_plots(idea, d, experiments, client, template.system_prompt,
+                                           plot_stage.PlotSettings(cfg.max_fixes, cfg.limits(), cfg.unsafe_no_sandbox,
+                                                                   list(cfg.plot_args), cfg.max_tokens)),
+        judge=plot_stage.judge, clients=[client], skip=skip)
+
+    writeup = _resumable(
+        cfg, idea, "writeup", d.writeup, CompiledPaper, blank=CompiledPaper,
+        body=lambda: writeup_stage.perform_writeup(
+            idea, d, tpath, experiments, plots, client, template.system_prompt,
+            cfg.literature_client(),
+            writeup_stage.WriteupSettings(cfg.writeup_fix_rounds, cfg.citation_rounds, cfg.max_tokens)),
+        judge=writeup_stage.judge, clients=[client], skip=skip)
+
+    reviewer_model = cfg.reviewer_model or cfg.model
+    review = _resumable(
+        cfg, idea, "review", d.review, ReviewStageRecord,
+        blank=lambda: ReviewStageRecord(reviewer_model=reviewer_model),
+        body=lambda: review_stage.review_pdf(Path(writeup.pdf_path or ""), idea.name, cfg.reviewer_client(),
+                                             reviewer_model, cfg.calibrator, cfg.reviewer_kwargs),
+        judge=review_stage.judge, clients=[cfg.reviewer_client()],
+        skip=None if writeup.compiled else "no compiled paper")
+
+    outcome = build_outcome(idea, d, novelty, experiments, plots, writeup, review)
+    write_json(d.outcome, outcome)
+    update_manifest(cfg, outcome=outcome)
+    return outcome
+
+
+def _incidents(experiments: ExperimentsRecord, plots: PlotResult) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    runs = ([experiments.baseline] if experiments.baseline else []) + list(experiments.runs)
+    for run in runs:
+        for a in run.attempts:
+            found += [{**i, "stage": "experiments", "run": run.index, "attempt": a.attempt} for i in a.incidents]
+    for a in plots.attempts:
+        found += [{**i, "stage": "plots", "attempt": a.attempt} for i in a.incidents]
+    return found
+
+
+def build_outcome(idea: Idea, d: IdeaDir, novelty: NoveltyResult, experiments: ExperimentsRecord,
+                  plots: PlotResult, writeup: CompiledPaper, review: ReviewStageRecord) -> IdeaOutcome:
+    records = dict(zip(IDEA_STAGES, (novelty, experiments, plots, writeup, review)))
+    stages = {name: rec.stage for name, rec in records.items() if rec.stage is not None}
+    return IdeaOutcome(
+        idea_name=idea.name, title=idea.title, novel=novelty.novel,
+        experiments_passed=experiments.n_runs_ok > 0 and stages.get("experiments", StageStatus(status="failed")).status == "ok",
+        n_runs_ok=experiments.n_runs_ok, paper_compiled=writeup.compiled,
+        pdf_path=writeup.pdf_path, tex_path=writeup.tex_path if writeup.compiled or writeup.draft.sections else None,
+        idea_dir=str(d.root), review=review.review, overall=review.overall, p_accept=review.p_accept,
+        stages=stages, incidents=_incidents(experiments, plots),
+        cost_usd=round(sum(s.cost_usd for s in stages.values()), 6),
+        wall_time_s=round(sum(s.seconds for s in stages.values()), 3),
+    )
+
+
+def run_pipeline(cfg: PipelineConfig) -> list[IdeaOutcome]:
+    """Ideas, then every stage of every idea; resumes whatever a previous call left unfinished."""
+    update_manifest(cfg, finished=False)
+    outcomes = [run_idea(cfg, idea) for idea in generate_ideas(cfg)]
+    update_manifest(cfg, finished=True)
+    return outcomes
+
+
+def reset_stage(out_dir: Path, idea_name: str, stage: str) -> list[str]:
+    """Forget `stage` and every later stage of one idea, so that the next run re-runs them."""
+    if stage not in IDEA_STAGES:
+        raise ValueError(f"unknown stage {stage!r}; one of {', '.join(IDEA_STAGES)}")
+    d = RunDir(Path(out_dir)).idea(idea_name)
+    removed = []
+    for name in IDEA_STAGES[IDEA_STAGES.index(stage):]:
+        path = d.stage_file(name)
+        if path.exists():
+            path.unlink()
+            removed.append(name)
+    d.outcome.unlink(missing_ok=True)
+    if stage in ("novelty", "experiments"):
+        shutil.rmtree(d.code, ignore_errors=True)
+    return removed

@@ -1,0 +1,334 @@
+"""Experiment templates: the folder contract, the LaTeX skeletons, a smoke run of every
+experiment.py and plot.py, `bench template`, and (slow) the full CPU baselines."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scientist.templates import (
+    PAPER_SECTIONS,
+    REQUIRED_FILES,
+    TemplateError,
+    UnknownTemplateError,
+    list_templates,
+    load_template,
+    template_dir,
+    validate_final_info,
+    validate_seed_ideas,
+)
+from scientist.templates.baseline import copy_template, run_baseline
+
+TEMPLATES = list_templates()
+EXPECTED_METRICS = {
+    "grokking": {"final_train_loss", "final_val_loss", "final_train_acc", "final_val_acc", "step_val_acc_99",
+                 "train_time_s"},
+    "diffusion_2d": {"mean_kl_divergence", "mean_eval_loss"}
+    | {f"{d}_{m}" for d in ("circle", "moons", "spiral", "eight_gaussians")
+       for m in ("eval_loss", "kl_divergence", "train_time_s", "sample_time_s")},
+    "char_lm": {"final_train_loss", "final_val_loss", "best_val_loss", "final_val_bpc", "train_time_s",
+                "sample_chars_per_s"},
+}
+EXPECTED_FIGURES = {
+    "grokking": {"accuracy.png", "loss.png", "step_val_acc_99.png"},
+    "diffusion_2d": {"train_loss.png", "generated_samples.png", "kl_divergence.png"},
+    "char_lm": {"train_loss.png", "val_loss.png"},
+}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _is_timing(metric: str) -> bool:
+    return metric.endswith(("_time_s", "_per_s"))
+
+
+def _python(args: list[str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# --- discovery and contract ------------------------------------------------------------------
+
+
+def test_the_three_testbeds_are_templates():
+    assert {"grokking", "diffusion_2d", "char_lm"} <= set(TEMPLATES)
+    assert set(EXPECTED_METRICS) == set(TEMPLATES), "a new template needs its expected metrics here"
+
+
+def test_unknown_template_names_the_available_ones():
+    with pytest.raises(UnknownTemplateError) as err:
+        template_dir("no_such_template")
+    for name in TEMPLATES:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_files_prompt_and_seed_ideas(name):
+    t = load_template(name)
+    assert t.name == name and t.path == template_dir(name)
+    for rel in REQUIRED_FILES:
+        assert (t.path / rel).is_file(), rel
+    prompt = json.loads((t.path / "prompt.json").read_text())
+    assert set(prompt) == {"system", "task_description"}
+    assert t.system_prompt == prompt["system"] and len(t.task_description) > 200
+    # The task description names every metric the experiment reports (a per-dataset metric by its suffix).
+    for metric in EXPECTED_METRICS[name]:
+        generic = re.sub(r"^(circle|moons|spiral|eight_gaussians)_", "<dataset>_", metric)
+        assert generic in t.task_description, metric
+    assert 2 <= len(t.seed_ideas) <= 5
+    assert len({i["Name"] for i in t.seed_ideas}) == len(t.seed_ideas)
+    for idea in t.seed_ideas:
+        assert re.fullmatch(r"[a-z0-9_]+", idea["Name"]), idea["Name"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"Novelty": 11}, "from 1 to 10"),
+        ({"Feasibility": True}, "from 1 to 10"),
+        ({"Interestingness": 7.5}, "from 1 to 10"),
+        ({"Title": None, "_drop": "Title"}, "lacks Title"),
+    ],
+)
+def test_seed_idea_validation_rejects_bad_ideas(change, message):
+    idea = {"Name": "x", "Title": "X", "Experiment": "e", "Interestingness": 5, "Feasibility": 5, "Novelty": 5}
+    validate_seed_ideas([idea])
+    bad = {**idea, **{k: v for k, v in change.items() if k != "_drop"}}
+    bad.pop(change.get("_drop", "_none"), None)
+    with pytest.raises(TemplateError, match=message):
+        validate_seed_ideas([bad])
+    with pytest.raises(TemplateError):
+        validate_seed_ideas([])
+
+
+def test_final_info_validation():
+    good = {"acc": {"means": 0.5, "stderrs": 0.1, "final_info_dict": [0.4, 0.6]}}
+    validate_final_info(good, n_seeds=2)
+    with pytest.raises(TemplateError, match="expected 3"):
+        validate_final_info(good, n_seeds=3)
+    with pytest.raises(TemplateError, match="not the mean"):
+        validate_final_info({"acc": {"means": 0.9, "stderrs": 0.1, "final_info_dict": [0.4, 0.6]}})
+    with pytest.raises(TemplateError, match="needs"):
+        validate_final_info({"acc": {"mean": 0.5, "stderrs": 0.1, "final_info_dict": [0.5]}})
+    with pytest.raises(TemplateError):
+        validate_final_info({})
+
+
+# --- LaTeX skeleton ---------------------------------------------------------------------------
+
+
+def _bib_keys(bib: str) -> list[str]:
+    return re.findall(r"^@\w+\{([^,\s]+),", bib, re.M)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_latex_has_every_section_slot_and_real_references(name):
+    paper_template = pytest.importorskip("scientist.paper_template")
+    latex = template_dir(name) / "latex"
+    tex = (latex / "template.tex").read_text()
+    assert paper_template.section_names(tex) == list(PAPER_SECTIONS)
+    for section in PAPER_SECTIONS:
+        assert "Placeholder" in paper_template.section_body(tex, section) or section == "Title"
+    assert "\\documentclass[11pt]{article}" in tex and "\\bibliography{references}" in tex
+    bib = (latex / "references.bib").read_text()
+    keys = _bib_keys(bib)
+    assert len(keys) >= 5 and len(set(keys)) == len(keys)
+    for entry in re.split(r"^(?=@)", bib, flags=re.M)[1:]:
+        for field in ("title", "author", "year"):
+            assert re.search(rf"^\s*{field}\s*=", entry, re.M), (field, entry[:60])
+
+
+def _latex(cmd: str, workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([cmd, *args], cwd=workdir, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex") or not shutil.which("bibtex"),
+                    reason="pdflatex/bibtex not installed (Debian: texlive-latex-base, texlive-latex-extra)")
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_latex_compiles_empty_and_filled_with_citations(name, tmp_path):
+    paper_template = pytest.importorskip("scientist.paper_template")
+    paper = tmp_path / "paper"
+    shutil.copytree(template_dir(name) / "latex", paper)
+    opts = ["-interaction=nonstopmode", "-halt-on-error", "template.tex"]
+
+    res = _latex("pdflatex", paper, *opts)
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert (paper / "template.pdf").stat().st_size > 1000
+
+    # Filled as the write-up stage fills it, citing every reference, with a plot figure.
+    keys = _bib_keys((paper / "references.bib").read_text())
+    tex = (paper / "template.tex").read_text()
+    for section in PAPER_SECTIONS:
+        body = "A Filled Title" if section == "Title" else f"Text of {section} \\citep{{{','.join(keys)}}}."
+        tex = paper_template.fill_section(tex, section, body)
+    tex = paper_template.fill_section(
+        tex, "Results", "See Figure~\\ref{fig:x}.\n\\begin{figure}[h]\\centering\\includegraphics[width=0.3\\linewidth]"
+        "{figure.png}\\caption{A figure.}\\label{fig:x}\\end{figure}")
+    (paper / "template.tex").write_text(tex)
+    import matplotlib  # borrow a PNG that matplotlib ships
+
+    shutil.copy(Path(matplotlib.__file__).parent / "mpl-data/images/matplotlib.png", tmp_path / "figure.png")
+
+    res = _latex("pdflatex", paper, *opts)
+    assert res.returncode == 0, res.stdout[-3000:]
+    res = _latex("bibtex", paper, "template")
+    assert res.returncode == 0, res.stdout[-3000:]
+    bbl = (paper / "template.bbl").read_text()
+    for key in keys:
+        assert f"{{{key}}}" in bbl, key
+    res = _latex("pdflatex", paper, *opts)
+    assert res.returncode == 0, res.stdout[-3000:]
+    log = (paper / "template.log").read_text(errors="replace")
+    assert "File `figure.png' not found" not in log  # found one folder up, through \graphicspath
+
+
+# --- smoke runs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_smoke_run_is_well_formed_deterministic_and_plots(name, tmp_path):
+    work = copy_template(name, tmp_path / name)
+    t0 = time.monotonic()
+    res = _python(["experiment.py", "--out_dir", "run_0", "--smoke", "--seeds", "2", "--device", "cpu"], work)
+    elapsed = time.monotonic() - t0
+    assert res.returncode == 0, res.stderr[-3000:]
+    info = json.loads((work / "run_0" / "final_info.json").read_text())
+    validate_final_info(info, n_seeds=2)
+    assert set(info) == EXPECTED_METRICS[name]
+    for metric, entry in info.items():
+        assert all(math.isfinite(v) for v in entry["final_info_dict"]), metric
+        assert entry["stderrs"] >= 0
+    results = json.loads((work / "run_0" / "all_results.json").read_text())
+    assert results["preset"] == "smoke" and results["device"] == "cpu" and set(results["seeds"]) == {"0", "1"}
+    assert elapsed < 60, f"smoke run took {elapsed:.0f} s"  # < 30 s on an idle 2-core machine
+
+    # Same seed, same numbers: seed 0 again, alone, as a second run for plot.py.
+    res = _python(["experiment.py", "--out_dir", "run_1", "--smoke", "--seeds", "1", "--device", "cpu"], work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    again = json.loads((work / "run_1" / "final_info.json").read_text())
+    for metric, entry in info.items():
+        if not _is_timing(metric):
+            assert again[metric]["final_info_dict"] == [entry["final_info_dict"][0]], metric
+    assert all(entry["stderrs"] == 0.0 for entry in again.values())
+
+    res = _python(["plot.py"], work)
+    assert res.returncode == 0, res.stderr[-3000:]
+    for fig in EXPECTED_FIGURES[name]:
+        assert (work / fig).read_bytes()[:8] == PNG_MAGIC, fig
+
+
+def test_plot_fails_clearly_without_runs(tmp_path):
+    work = copy_template("grokking", tmp_path / "g")
+    res = _python(["plot.py"], work)
+    assert res.returncode != 0 and "no run_*/all_results.json" in res.stderr
+
+
+def test_char_lm_corpus_is_deterministic_stdlib_source():
+    sys.path.insert(0, str(template_dir("char_lm")))
+    try:
+        import experiment as char_lm
+    finally:
+        sys.path.pop(0)
+        sys.modules.pop("experiment", None)
+    train, val, info = char_lm.stdlib_corpus(200_000, max_file_chars=10_000, val_every=5)
+    assert char_lm.stdlib_corpus(200_000, max_file_chars=10_000, val_every=5) == (train, val, info)
+    assert 200_000 <= len(train) + len(val) <= 200_002
+    assert info["train_chars"] == len(train) and info["val_chars"] == len(val)
+    assert info["files_used"] >= 20  # the per-file cap spreads the budget over many files
+    assert 0.1 < len(val) / (len(train) + len(val)) < 0.35  # every 5th file
+    assert val not in train and "def " in val and "import " in train
+    ids = char_lm.encode(train)
+    assert (ids == char_lm.UNK).float().mean() < 0.01
+    assert char_lm.decode(ids[:500].tolist()) == train[:500]
+
+
+# --- bench template ---------------------------------------------------------------------------
+
+
+def _cli():
+    from benchmark.cli import main
+
+    return main
+
+
+def test_cli_list_shows_every_template():
+    res = CliRunner().invoke(_cli(), ["template", "list"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    for name in TEMPLATES:
+        assert name in res.output
+
+
+def test_cli_baseline_rejects_unknown_template_and_existing_output(tmp_path):
+    res = CliRunner().invoke(_cli(), ["template", "baseline", "nope", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "available: " in res.output
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("earlier results")
+    res = CliRunner().invoke(_cli(), ["template", "baseline", "grokking", "--out", str(tmp_path / "full")])
+    assert res.exit_code == 2 and "--force" in res.output
+    assert (tmp_path / "full" / "keep.txt").exists()
+
+
+def test_cli_baseline_smoke_unsandboxed(tmp_path):
+    out = tmp_path / "base"
+    res = CliRunner().invoke(
+        _cli(), ["template", "baseline", "grokking", "--out", str(out), "--smoke", "--unsafe-no-sandbox"],
+        terminal_width=200,
+    )
+    assert res.exit_code == 0, res.output
+    assert "final_val_acc" in res.output and "UNSAFE" in res.output and "(NOT sandboxed)" in res.output
+    record = json.loads((out / "baseline.json").read_text())
+    assert record["experiment"]["ok"] and not record["experiment"]["sandboxed"]
+    assert set(record["final_info"]) == EXPECTED_METRICS["grokking"]
+    assert set(record["figures"]) == EXPECTED_FIGURES["grokking"]
+    assert (out / "experiment.py").read_text() == (template_dir("grokking") / "experiment.py").read_text()
+
+
+def _sandbox_or_skip():
+    sandbox = pytest.importorskip("scientist.sandbox")
+    return sandbox.SandboxUnavailable
+
+
+def test_baseline_smoke_in_sandbox_reads_the_stdlib(tmp_path):
+    """char_lm inside the sandbox: its corpus (the stdlib) must be readable there."""
+    unavailable = _sandbox_or_skip()
+    try:
+        res = run_baseline("char_lm", tmp_path / "c", smoke=True, seeds=1)
+    except unavailable as err:
+        pytest.skip(f"sandbox unavailable here: {err}")
+    assert res.experiment.sandboxed
+    assert res.ok, res.experiment.stderr_tail[-3000:]
+    validate_final_info(res.final_info, n_seeds=1)
+    assert res.plot is not None and res.plot.ok, res.plot.stderr_tail[-3000:] if res.plot else None
+    assert {"train_loss.png", "val_loss.png"} <= set(res.figures)
+    corpus = json.loads((tmp_path / "c" / "run_0" / "all_results.json").read_text())["corpus"]
+    assert corpus["train_chars"] + corpus["val_chars"] >= 50_000 and corpus["files_used"] >= 2
+
+
+# --- full baselines (slow) --------------------------------------------------------------------
+# Quality floors a correct baseline clears with margin; the time limit is the issue's 5 minutes.
+BASELINE_FLOORS = {
+    "grokking": lambda i: i["final_train_acc"]["means"] > 0.95 and i["final_val_acc"]["means"] > 0.9,
+    "diffusion_2d": lambda i: i["mean_kl_divergence"]["means"] < 0.5 and i["mean_eval_loss"]["means"] < 0.6,
+    "char_lm": lambda i: i["final_val_loss"]["means"] < 2.3 and i["final_train_loss"]["means"] < 2.3,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_full_cpu_baseline_learns_within_five_minutes(name, tmp_path):
+    unavailable = _sandbox_or_skip()
+    try:
+        res = run_baseline(name, tmp_path / name)
+    except unavailable:
+        res = run_baseline(name, tmp_path / name, unsafe_no_sandbox=True, force=True)
+    assert res.ok, res.experiment.stderr_tail[-3000:]
+    assert res.experiment.wall_time_s < 300, f"baseline took {res.experiment.wall_time_s:.0f} s"
+    assert BASELINE_FLOORS[name](res.final_info), json.dumps(res.final_info, indent=1)
+    assert EXPECTED_FIGURES[name] <= set(res.figures)
