@@ -58,6 +58,7 @@ class LeaderboardRow(BaseModel):
     accept_rate: float | None = None  # share of scored papers whose review says Accept
     cost_usd: float | None = None  # per seed
     cost_usd_stderr: float | None = None
+    cost_per_idea: float | None = None
     cost_per_idea_ci: tuple[float, float] | None = None
     cost_per_valid_paper: float | None = None
     wall_time_s: float | None = None  # per seed, summed over ideas
@@ -140,7 +141,7 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
     reviewed = [i["overall"] for i in all_ideas if i["status"] == "done" and i["overall"] is not None]
     decisions = [i["decision"] for i in valid if i["overall"] is not None and i["decision"]]
     p_accept = [i["p_accept"] for i in valid if i["p_accept"] is not None]
-    idea_costs = [i["cost_usd"] or 0.0 for i in all_ideas]
+    idea_costs = [i["cost_usd"] for i in all_ideas if i["cost_usd"] is not None]  # finished ideas
     row: dict[str, Any] = {}
     for key in ("ideas", "novel", "experiments_passed", "completed", "valid", "cost_usd"):
         row[key], row[f"{key}_stderr"] = mean_stderr(per_seed[key])
@@ -153,7 +154,7 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
         max_score=max(scores) if scores else None, mean_score_all=_mean(reviewed), n_reviewed=len(reviewed),
         mean_p_accept=_mean(p_accept),
         accept_rate=(sum(d == "Accept" for d in decisions) / len(decisions)) if decisions else None,
-        cost_per_idea_ci=bootstrap_ci(idea_costs),
+        cost_per_idea=_mean(idea_costs), cost_per_idea_ci=bootstrap_ci(idea_costs),
         cost_per_valid_paper=total_cost / total_valid if total_valid else None,
         wall_time_s=_mean(per_seed["wall_time_s"]), incidents=_mean(per_seed["incidents"]),
         check_failures={c: g.check_failures.get(c, 0) for c in CHECKS},
@@ -213,7 +214,7 @@ def fmt_time(seconds: float | None) -> str:
 
 
 MAIN_COLUMNS = ("Model", "Template", "Runs", "Ideas", "Novel", "Exp. passed", "Completed", "Valid",
-                "Mean score (95% CI)", "Max score", "P(accept)", "Cost / run", "Cost / valid paper",
+                "Mean score (95% CI)", "Max score", "P(accept)", "Cost / run", "Cost / idea (95% CI)", "Cost / valid paper",
                 "Time / run", "Incidents / run")
 
 
@@ -226,7 +227,10 @@ def table_cells(r: LeaderboardRow) -> list[str]:
         r.model, r.template, runs, fmt(r.ideas, r.ideas_stderr), fmt(r.novel, r.novel_stderr),
         fmt(r.experiments_passed, r.experiments_passed_stderr), fmt(r.completed, r.completed_stderr),
         fmt(r.valid, r.valid_stderr), score, fmt(r.max_score), fmt(r.mean_p_accept, digits=2, count=False),
-        fmt_usd(r.cost_usd), fmt_usd(r.cost_per_valid_paper), fmt_time(r.wall_time_s),
+        fmt_usd(r.cost_usd) + (f" ± {fmt_usd(r.cost_usd_stderr)}" if r.cost_usd_stderr is not None else ""),
+        fmt_usd(r.cost_per_idea) + (f" [{fmt_usd(r.cost_per_idea_ci[0])}, {fmt_usd(r.cost_per_idea_ci[1])}]"
+                                    if r.cost_per_idea_ci else ""),
+        fmt_usd(r.cost_per_valid_paper), fmt_time(r.wall_time_s),
         fmt(r.incidents, digits=1),
     ]
 

@@ -13,7 +13,7 @@ from .leaderboard import CHECKS, MAIN_COLUMNS, LeaderboardRow, fmt, table_cells
 _SORT_KEYS: list[Any] = [
     None, None, lambda r: r.seeds, lambda r: r.ideas, lambda r: r.novel, lambda r: r.experiments_passed,
     lambda r: r.completed, lambda r: r.valid, lambda r: r.mean_score, lambda r: r.max_score,
-    lambda r: r.mean_p_accept, lambda r: r.cost_usd, lambda r: r.cost_per_valid_paper,
+    lambda r: r.mean_p_accept, lambda r: r.cost_usd, lambda r: r.cost_per_idea, lambda r: r.cost_per_valid_paper,
     lambda r: r.wall_time_s, lambda r: r.incidents,
 ]
 DEFAULT_SORT = MAIN_COLUMNS.index("Valid")
@@ -150,7 +150,8 @@ def _cell(text: str, value: float | None | str = "text") -> str:
 
 def _main_table(rows: list[LeaderboardRow]) -> str:
     keys = ["model", "template", "runs", "ideas", "novel", "experiments_passed", "completed", "valid",
-            "mean_score", "max_score", "p_accept", "cost_usd", "cost_per_valid_paper", "time", "incidents"]
+            "mean_score", "max_score", "p_accept", "cost_usd", "cost_per_idea", "cost_per_valid_paper", "time",
+            "incidents"]
     head = "".join(f'<th data-key="{k}">{html.escape(c)}</th>' for k, c in zip(keys, MAIN_COLUMNS))
     body = []
     for r in rows:

@@ -145,13 +145,17 @@ class ResultsDB:
         )
         return rid
 
-    def set_run_status(self, rid: str, status: str, error: str | None = None) -> None:
+    def set_run_status(self, rid: str, status: str, error: str | None = None, keep_error: bool = False) -> None:
         now = time.time()
         self._write(
-            "UPDATE runs SET status = ?, error = ?, "
+            "UPDATE runs SET status = ?, error = " + ("COALESCE(?, error)" if keep_error else "?") + ", "
             "started_at = COALESCE(started_at, ?), finished_at = CASE WHEN ? IN ('done', 'failed') THEN ? END "
             "WHERE run_id = ?", (status, error, now, status, now, rid),
         )
+
+    def set_run_error(self, rid: str, error: str) -> None:
+        """A note on a run that still counts as done (e.g. the model produced fewer ideas)."""
+        self._write("UPDATE runs SET error = ? WHERE run_id = ?", (error, rid))
 
     def set_run_ideas_usage(self, rid: str, tokens: int | None, cost_usd: float | None) -> None:
         self._write("UPDATE runs SET ideas_tokens = ?, ideas_cost_usd = ? WHERE run_id = ?", (tokens, cost_usd, rid))

@@ -6,6 +6,8 @@ runs only those not finished (pending, interrupted, or crashed).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import threading
 import time
@@ -99,11 +101,18 @@ def _dump(obj: Any) -> dict[str, Any]:
     return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
 
 
+def _own_copy(cfg: Any) -> Any:
+    """A config of the idea's own: PipelineConfig caches its model clients, and per-stage usage
+    is measured on a client's call log, which ideas running side by side must not share."""
+    return dataclasses.replace(cfg) if dataclasses.is_dataclass(cfg) else copy.copy(cfg)
+
+
 def execute_idea(cfg: Any, idea: dict[str, Any], template_tex_path: str | None, validity: dict[str, Any],
                  run_idea_fn: Callable[..., Any] | None = None, idea_model: Any = None) -> dict[str, Any]:
     """One idea, start to finish, where the task runs (a thread, a process, a Ray worker): the
     pipeline, then the validity checks on the files it left. Returns plain data; never raises."""
     try:
+        cfg = _own_copy(cfg)
         run_idea_fn = run_idea_fn or _pipeline().run_idea
         idea_obj = (idea_model or _idea_model()).model_validate(idea)
         outcome = _dump(run_idea_fn(cfg, idea_obj))
@@ -121,13 +130,12 @@ def execute_idea(cfg: Any, idea: dict[str, Any], template_tex_path: str | None, 
                 "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}"}
 
 
-def _ideas_usage(run_dir: Path) -> tuple[int | None, float | None]:
-    """Tokens and cost of idea generation, from the pipeline's OUT/ideas.json."""
+def _ideas_stage(run_dir: Path) -> dict[str, Any]:
+    """How idea generation ended (status, error, tokens, cost), from the pipeline's OUT/ideas.json."""
     try:
-        stage = json.loads((run_dir / "ideas.json").read_text()).get("stage") or {}
+        return json.loads((run_dir / "ideas.json").read_text()).get("stage") or {}
     except (OSError, ValueError):
-        return None, None
-    return stage.get("tokens"), stage.get("cost_usd")
+        return {}
 
 
 @dataclass
@@ -165,9 +173,13 @@ class BenchmarkRunner:
                     raise
                 ideas = []  # generating more failed: run those already recorded
             self.db.add_ideas(rid, ideas)
-            self.db.set_run_ideas_usage(rid, *_ideas_usage(self.bench.run_dir(template, seed)))
+            stage = _ideas_stage(self.bench.run_dir(template, seed))
+            self.db.set_run_ideas_usage(rid, stage.get("tokens"), stage.get("cost_usd"))
             recorded = self.db.ideas(rid)
-            self.on_event(f"{template} seed {seed}: {len(recorded)} idea(s)")
+            note = f" (idea generation: {stage['error']})" if stage.get("error") else ""
+            self.on_event(f"{template} seed {seed}: {len(recorded)} idea(s){note}")
+            if stage.get("error"):
+                self.db.set_run_error(rid, f"idea generation {stage.get('status')}: {stage['error']}")
         return [json.loads(i["idea_json"]) for i in recorded if i["status"] != "done"]
 
     def run(self) -> RunSummary:
@@ -191,7 +203,7 @@ class BenchmarkRunner:
                     summary.failed_runs.append(rid)
                     self.on_event(f"{template} seed {seed}: idea generation failed: {err}")
                     continue
-                self.db.set_run_status(rid, "running")
+                self.db.set_run_status(rid, "running", keep_error=True)
                 tex = template_tex(template)
                 for idea in ideas:
                     slots.acquire()
@@ -212,8 +224,10 @@ class BenchmarkRunner:
             if rid in summary.failed_runs:
                 continue
             left = self.db.pending_ideas(rid)
-            self.db.set_run_status(rid, "done" if not left else "failed",
-                                   None if not left else f"{len(left)} idea(s) not finished")
+            if left:
+                self.db.set_run_status(rid, "failed", f"{len(left)} idea(s) not finished")
+            else:
+                self.db.set_run_status(rid, "done", keep_error=True)
         return summary
 
     def _recorder(self, rid: str, name: str, slots: threading.Semaphore, summary: RunSummary) -> Callable[[Future], None]:

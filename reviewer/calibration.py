@@ -228,7 +228,7 @@ def fit_calibrator(X: pd.DataFrame, y: np.ndarray, candidate: Candidate, *, seed
         second = pipe[3]
         coef, intercept = projection @ (coef / second.scale_), intercept - float((second.mean_ / second.scale_) @ coef)
     cal = Calibrator(
-        configs=sorted({c.split(COLUMN_SEP, 1)[0] for c in X.columns}, key=[c.split(COLUMN_SEP, 1)[0] for c in X.columns].index),
+        configs=list(dict.fromkeys(c.split(COLUMN_SEP, 1)[0] for c in X.columns)),
         columns=list(X.columns), feature_set=candidate.feature_set, link=candidate.link, C=candidate.C,
         impute=imputer.statistics_.tolist(), mean=scaler.mean_.tolist(), scale=scaler.scale_.tolist(),
         coef=np.asarray(coef).tolist(), intercept=intercept, threshold=0.5,
@@ -244,16 +244,22 @@ def fit_calibrator(X: pd.DataFrame, y: np.ndarray, candidate: Candidate, *, seed
     return cal
 
 
+def _inner_folds(y: np.ndarray, seed: int) -> StratifiedKFold:
+    smallest_class = int(np.bincount(y, minlength=2).min())
+    if smallest_class < 2:
+        raise CalibrationError("calibration needs at least two accepted and two rejected papers")
+    return StratifiedKFold(min(INNER_FOLDS, smallest_class), shuffle=True, random_state=seed)
+
+
 def _oof_linear_score(X: pd.DataFrame, y: np.ndarray, C: float, seed: int,
                       projection: np.ndarray | None = None) -> np.ndarray:
-    folds = StratifiedKFold(min(INNER_FOLDS, int(np.bincount(y).min())), shuffle=True, random_state=seed)
-    return cross_val_predict(_pipeline(C, projection), X.to_numpy(float), y, cv=folds, method="decision_function")
+    return cross_val_predict(_pipeline(C, projection), X.to_numpy(float), y, cv=_inner_folds(y, seed),
+                             method="decision_function")
 
 
 def _oof_isotonic(score: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
-    folds = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed + 1)
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    return cross_val_predict(iso, score, y, cv=folds)
+    return cross_val_predict(iso, score, y, cv=_inner_folds(y, seed + 1))
 
 
 def select_and_fit(

@@ -63,10 +63,12 @@ def _fail(message: str) -> None:
               help="Also add out-of-fold calibrated P(accept) per configuration (nested CV; slower).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--notes", "notes_file", type=READ_FILE, default=None,
+              help="Markdown appended to the report (e.g. the output of `calibrate --compare`).")
 @click.option("--resamples", default=1000, show_default=True, type=int, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", default=0, show_default=True, type=int)
 def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble, concurrency, limit, out_dir,
-                 calibrator, cross_fit, json_out, report_dir, resamples, seed) -> None:
+                 calibrator, cross_fit, json_out, report_dir, notes_file, resamples, seed) -> None:
     """Score an LLM reviewer against the human decisions and ratings of RATINGS."""
     from .calibration import CalibrationError, load_calibrator
     from .dataset import load_dataset, read_reviews
@@ -103,7 +105,8 @@ def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble
     if report_dir:
         from .eval_report import write_report
 
-        md, page = write_report(result, report_dir)
+        extra = notes_file.read_text(encoding="utf-8") if notes_file else ""
+        md, page = write_report(result, report_dir, extra_markdown=extra)
         click.echo(f"wrote {md} and {page}", err=True)
 
 
@@ -121,7 +124,11 @@ def _print_eval(result) -> None:
         table.add_row(*cells)
     from rich.console import Console
 
-    Console(width=max(160, len(header) * 16)).print(table)
+    console = Console(width=max(160, len(header) * 16))
+    console.print(table)
+    for row in result.rows:
+        for note in row.notes:
+            console.print(f"[dim]{row.label}: {note}[/dim]", highlight=False)
 
 
 # ---------------------------------------------------------------- calibrate

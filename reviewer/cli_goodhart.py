@@ -29,11 +29,15 @@ SCANNABLE = {".pdf", ".txt", ".md", ".markdown", ".tex"}
               help="Reviews per version and judge (an ensemble); 2+ gives per-paper intervals.")
 @click.option("--max-chunks", default=None, type=click.IntRange(1, 1000),
               help="Rewrite at most this many prose chunks per round (abstract, introduction, conclusion first).")
+@click.option("--max-paper-chars", default=None, type=click.IntRange(1000),
+              help="Cut each paper to this many characters (at a paragraph end) before revising and scoring; "
+                   "recorded in the report. For small, slow models.")
+@click.option("--review-max-tokens", default=2048, show_default=True, type=click.IntRange(256))
 @click.option("--temperature", default=0.1, show_default=True, type=float)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
-def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples, max_chunks, temperature, out_dir,
-                     no_cache) -> None:
+def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples, max_chunks, max_paper_chars,
+                     review_max_tokens, temperature, out_dir, no_cache) -> None:
     """Revise PAPERS to raise reviewer A's score (presentation only, numbers unchanged), then check
     with held-out judges whether the gain is real. Writes report.json and report.md to --out."""
     from .goodhart import GoodhartConfig, JudgeSpec, parse_judge_spec, run_goodhart
@@ -47,7 +51,8 @@ def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples,
     if calibrator is not None:
         specs.append(JudgeSpec(name="calibrated", kind="calibrated", calibrator=calibrator))
     config = GoodhartConfig(optimize_with=optimize_with, judges=specs, rounds=rounds, samples=samples,
-                            max_chunks=max_chunks, temperature=temperature)
+                            max_chunks=max_chunks, temperature=temperature, max_paper_chars=max_paper_chars,
+                            review_max_tokens=review_max_tokens)
     clients: dict[str, ModelClient] = {}
 
     def client_for(model: str) -> ModelClient:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import PUBLISHED, EvalResult, ScoredRow
+from .evaluation import PUBLISHED, EvalResult
 
 COLUMNS = (  # (metric key, header)
     ("n", "n"),
@@ -157,6 +157,42 @@ INTRO = (
 )
 
 
+def markdown_to_html(text: str) -> str:
+    """Headings, pipe tables and paragraphs: enough for the notes this report appends."""
+    out, table, paragraph = [], [], []
+
+    def flush() -> None:
+        if table:
+            rows = [[html.escape(c.strip()) for c in line.strip().strip("|").split("|")] for line in table
+                    if not set(line.replace("|", "").strip()) <= set("-: ")]
+            head, *body = rows
+            out.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in body)
+                       + "</tbody></table>")
+            table.clear()
+        if paragraph:
+            out.append(f"<p>{html.escape(' '.join(paragraph))}</p>")
+            paragraph.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if paragraph:
+                flush()
+            table.append(line)
+        elif line.startswith("#"):
+            flush()
+            level = min(len(line) - len(line.lstrip("#")), 4)
+            out.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif not line.strip():
+            flush()
+        else:
+            if table:
+                flush()
+            paragraph.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
 def write_report(result: EvalResult, out_dir: str | Path, *, extra_markdown: str = "") -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +227,7 @@ def write_report(result: EvalResult, out_dir: str | Path, *, extra_markdown: str
         f"<figure><figcaption>{esc(name)}</figcaption><img alt='{esc(name)}' src='data:image/png;base64,{data}'></figure>"
         for name, data in figures if data is not None)
     notes_html = "".join(f"<li>{esc(n[2:])}</li>" for n in notes)
-    extra_html = f"<pre>{esc(extra_markdown)}</pre>" if extra_markdown else ""
+    extra_html = markdown_to_html(extra_markdown) if extra_markdown else ""
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>
@@ -199,13 +235,13 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.82em; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 7px; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
-tr:last-child {{ font-style: italic; background: #f6f6f6; }}
+table.results tr:last-child {{ font-style: italic; background: #f6f6f6; }}
 figure {{ display: inline-block; margin: 1em; vertical-align: top; }}
 img {{ max-width: 100%; }}
 </style></head><body>
 <h1>{esc(title)}</h1>
 <p>{esc(intro)}</p>
-<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr></thead><tbody>{rows_html}</tbody></table>
+<table class="results"><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr></thead><tbody>{rows_html}</tbody></table>
 <ul>{notes_html}</ul>
 {extra_html}
 {figs_html}

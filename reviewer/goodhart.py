@@ -59,9 +59,9 @@ class JudgeSpec(BaseModel):
     system_prompt: str | None = None
     calibrator: Path | None = None
 
-    def reviewer_config(self, samples: int, temperature: float) -> ReviewerConfig:
+    def reviewer_config(self, samples: int, temperature: float, max_tokens: int = 2048) -> ReviewerConfig:
         return ReviewerConfig(model=self.model, reflections=0, fewshot=0, ensemble=samples,
-                              temperature=temperature, system_prompt=self.system_prompt)
+                              temperature=temperature, system_prompt=self.system_prompt, max_tokens=max_tokens)
 
 
 def parse_judge_spec(spec: str) -> JudgeSpec:
@@ -297,6 +297,7 @@ class PaperRun(BaseModel):
     paper: str
     path: str
     chars: int
+    truncated_from: int | None = None  # the full text's length when --max-paper-chars cut it
     revisions: list[Revision]
     scores: list[VersionScore]
     error: str | None = None
@@ -310,6 +311,8 @@ class GoodhartConfig(BaseModel):
     temperature: float = 0.1
     max_chunks: int | None = None  # revise at most this many chunks per round (small/slow models)
     chunk_chars: int = 2400
+    max_paper_chars: int | None = None  # cut every paper (at a paragraph end) before revising and scoring
+    review_max_tokens: int = Field(2048, ge=256)
     seed: int = 0
 
 
@@ -341,7 +344,8 @@ class _Scorer:
         record = self._records.get(key)
         if record is None:
             client = self.client_for(judge.model)
-            record = review_paper(text, judge.reviewer_config(self.config.samples, self.config.temperature),
+            cfg = judge.reviewer_config(self.config.samples, self.config.temperature, self.config.review_max_tokens)
+            record = review_paper(text, cfg,
                                   client=client, paper_id=f"{paper}@r{round_no}")
             self._records[key] = record
         return record, self._save(record, judge, paper, round_no)
@@ -433,6 +437,14 @@ def run_paper(path: Path, text: str, config: GoodhartConfig, scorer: _Scorer,
     return PaperRun(paper=paper, path=str(path), chars=len(text), revisions=revisions, scores=scores)
 
 
+def truncate_paper(text: str, max_chars: int | None) -> str:
+    """The first `max_chars` characters, cut at the last paragraph end (small-context models)."""
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n\n", 0, max_chars)
+    return text[: cut if cut > max_chars // 2 else max_chars].rstrip() + "\n"
+
+
 def load_defused_text(path: Path) -> str:
     """The paper's text with suspected instructions to the reviewer removed, as `bench review` does."""
     from .injection import sanitize_text, scan_paper
@@ -454,7 +466,11 @@ def run_goodhart(papers: list[Path], config: GoodhartConfig, *, client_for: Clie
         path = Path(path)
         try:
             text = load_text(path)
-            results.append(run_paper(path, text, config, scorer, out_dir, progress))
+            full = len(text)
+            text = truncate_paper(text, config.max_paper_chars)
+            result = run_paper(path, text, config, scorer, out_dir, progress)
+            result.truncated_from = full if len(text) < full else None
+            results.append(result)
         except Exception as err:  # record and go on: one broken paper must not void the run
             results.append(PaperRun(paper=path.stem, path=str(path), chars=0, revisions=[], scores=[],
                                     error=f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"))

@@ -217,6 +217,8 @@ def to_markdown(report: GoodhartReport) -> str:
         "Gains are final version minus original on a 0-1 scale ((Overall - 1)/9, or P(accept)); "
         "multiply by 9 for Overall points. 95% bootstrap intervals: per paper over review replicates "
         "(none with one review), overall over papers.",
+        f"Papers cut to {cfg.max_paper_chars} characters before revising and scoring."
+        if cfg.max_paper_chars else "Full papers (each reviewer truncates to its own context).",
         "",
         f"**Overall ({report.overall.n_papers} papers): {report.overall.verdict}** - {report.overall.verdict_text}",
         "",

@@ -91,17 +91,23 @@ class _PageRender:
             self._pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)[..., :3]
         return self._pixels
 
-    def background(self, bbox: pymupdf.Rect) -> np.ndarray:
-        """Most common colour in the span's box (the text itself covers a minority of pixels)."""
+    def background(self, bbox: pymupdf.Rect, text_rgb: np.ndarray) -> np.ndarray:
+        """The colour behind the span: the most common colour among the pixels in its box that
+        differ from the text's own colour (on gradients the glyphs can outnumber any single
+        background shade). No such pixels: the text sits on its own colour."""
         px = self.pixels
         r = (bbox * pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM)).irect & pymupdf.IRect(0, 0, px.shape[1], px.shape[0])
         if r.is_empty:
             return np.ones(3)
-        crop = px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3).astype(np.int32) // 8  # bins absorb anti-aliasing
-        codes = (crop[:, 0] << 10) | (crop[:, 1] << 5) | crop[:, 2]
-        mode = int(np.bincount(codes, minlength=1).argmax())
-        binned = np.array([mode >> 10, (mode >> 5) & 31, mode & 31], dtype=float)
-        return np.minimum(binned * 8 + 4 * (binned > 0) + 3 * (binned == 31), 255) / 255.0
+        crop = px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3).astype(np.int32)
+        other = crop[np.abs(crop - np.round(text_rgb * 255)).max(axis=1) > 15]
+        if len(other) < 0.1 * len(crop):
+            return np.asarray(text_rgb, dtype=float)
+        binned = other // 8  # bins absorb anti-aliasing
+        codes = (binned[:, 0] << 10) | (binned[:, 1] << 5) | binned[:, 2]
+        mode = int(np.bincount(codes).argmax())
+        members = other[codes == mode]
+        return members.mean(axis=0) / 255.0
 
 
 def _hidden_reason(span: dict, page_rect: pymupdf.Rect, bboxlog: list, render: _PageRender) -> tuple[FindingKind, str] | None:
@@ -130,12 +136,12 @@ def _hidden_reason(span: dict, page_rect: pymupdf.Rect, bboxlog: list, render: _
                 if cover >= MIN_COVERED:
                     what = "image" if "image" in kind or "mask" in kind else "filled shape"
                     # Confirm on the rendering: a covered span leaves no pixels of its own colour.
-                    bg = render.background(bbox)
+                    bg = render.background(bbox, _span_rgb(span))
                     if contrast_ratio(_span_rgb(span), bg) >= MIN_CONTRAST and _ink_visible(span, render):
                         continue
                     return "hidden_behind_image", f"covered ({cover:.0%}) by a later {what}"
     text_rgb = _span_rgb(span)
-    bg = render.background(bbox)
+    bg = render.background(bbox, text_rgb)
     ratio = contrast_ratio(text_rgb, bg)
     if ratio < MIN_CONTRAST:
         hexcol = "#" + "".join(f"{int(round(v * 255)):02x}" for v in text_rgb)
@@ -188,20 +194,38 @@ def _group(items: list[tuple[int, FindingKind, str, pymupdf.Rect, str]]) -> list
     return findings
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _shown_elsewhere(text: str, rect: pymupdf.Rect, visible: list[tuple[str, pymupdf.Rect]]) -> bool:
+    """Whether a visible span with the same words sits on (nearly) the same spot."""
+    area = _area(rect)
+    for other_text, other in visible:
+        if other_text == text and area > 0 and _area(rect & other) >= 0.5 * area:
+            return True
+    return False
+
+
 def _page_hidden_findings(page: pymupdf.Page) -> list[Finding]:
     render = _PageRender(page)
     bboxlog = page.get_bboxlog()
-    items = []
+    spans = []
     for span in page.get_texttrace():
         text = _text_of(span)
-        if not text.strip():
-            continue
-        reason = _hidden_reason(span, page.rect, bboxlog, render)
+        if text.strip():
+            spans.append((span, text, _hidden_reason(span, page.rect, bboxlog, render)))
+    visible = [(_squash(text), pymupdf.Rect(span["bbox"])) for span, text, reason in spans if reason is None]
+    items = []
+    for span, text, reason in spans:
+        rect = pymupdf.Rect(span["bbox"])
+        if reason is not None and _shown_elsewhere(_squash(text), rect, visible):
+            reason = None  # a drop shadow or outline copy: the same words are visible right there
         if reason is None:
             if items and items[-1][1] != "_visible":
-                items.append((page.number + 1, "_visible", "", pymupdf.Rect(span["bbox"]), text))
+                items.append((page.number + 1, "_visible", "", rect, text))
             continue
-        items.append((page.number + 1, reason[0], reason[1], pymupdf.Rect(span["bbox"]), text))
+        items.append((page.number + 1, reason[0], reason[1], rect, text))
     # Visible spans only separate groups; they never become findings.
     return _group(items)
 

@@ -6,6 +6,7 @@ does not hold). Errors and time-outs go back to the model, at most `max_fixes` t
 """
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -14,7 +15,12 @@ from typing import Any
 
 from .edits import EDIT_FORMAT_HELP, EditError, apply_edits
 from .execution import (
-    CommandResult, copy_template_code, failure_text, harness_files, read_final_info, run_command,
+    CommandResult,
+    copy_template_code,
+    failure_text,
+    harness_files,
+    read_final_info,
+    run_command,
 )
 from .prompting import budget_chars, clip, summarize_final_info
 from .records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea
@@ -92,7 +98,15 @@ def _limit_text(limits: Any) -> str:
 
 
 def run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentSettings) -> ExperimentRun:
-    """run_0 of the unmodified template, once per run directory, shared by every idea."""
+    """run_0 of the unmodified template, once per run directory, shared by every idea (ideas run in
+    parallel wait for the first one's baseline instead of racing it)."""
+    baseline_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(baseline_dir.parent / ".baseline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _run_baseline(template_path, baseline_dir, settings)
+
+
+def _run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentSettings) -> ExperimentRun:
     run0 = baseline_dir / "run_0"
     info = read_final_info(run0)
     if info is not None:
@@ -103,7 +117,8 @@ def run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentSe
                       readonly=harness_files(baseline_dir, ()), unsafe_no_sandbox=settings.unsafe_no_sandbox,
                       log_path=baseline_dir / "sandbox_run_0.json")
     info = read_final_info(run0) if res.ok else None
-    attempt = _attempt(1, "run", [], res, info, None if info else failure_text(res, getattr(settings.limits, "wall_time_s", None)))
+    why = None if info else failure_text(res, getattr(settings.limits, "wall_time_s", None))
+    attempt = _attempt(1, "run", [], res, info, why)
     return ExperimentRun(index=0, description="baseline", attempts=[attempt], ok=info is not None,
                          final_info=info, code_snapshot="baseline/experiment.py")
 
@@ -126,11 +141,12 @@ class ExperimentLoop:
         self.idea, self.dir, self.client, self.settings = idea, idea_dir, client, settings
         self.files = {"experiment.py": idea_dir.code / "experiment.py", "notes.txt": idea_dir.notes}
         command = " ".join(["python", *experiment_command(settings.extra_args)])
-        self.system = (system_prompt.strip() + "\n\n" + PROTOCOL.format(
-            command=command, limit=_limit_text(settings.limits), edit_help=EDIT_FORMAT_HELP)).strip()
         self.baseline_text = summarize_final_info(baseline.final_info)
-        self.task = TASK.format(title=idea.title, experiment=idea.experiment, max_runs=settings.max_runs,
-                                baseline=self.baseline_text)
+        task = TASK.format(title=idea.title, experiment=idea.experiment, max_runs=settings.max_runs,
+                           baseline=self.baseline_text)
+        # the task sits in the system message so that the kept turns alternate user/assistant
+        self.system = "\n\n".join(p for p in (system_prompt.strip(), task, PROTOCOL.format(
+            command=command, limit=_limit_text(settings.limits), edit_help=EDIT_FORMAT_HELP)) if p)
         self.record = ExperimentsRecord(
             command=["python", *experiment_command(settings.extra_args)],
             time_limit_s=getattr(settings.limits, "wall_time_s", None), baseline=baseline)
@@ -152,8 +168,7 @@ class ExperimentLoop:
 
     def _ask(self, feedback: str) -> str:
         user = f"{feedback}\n\n{self._run_log()}\n\n{self._files_text()}"
-        messages = [{"role": "system", "content": self.system}, {"role": "user", "content": self.task}]
-        messages += self.history[-2 * HISTORY_TURNS:]
+        messages = [{"role": "system", "content": self.system}, *self.history[-2 * HISTORY_TURNS:]]
         messages.append({"role": "user", "content": user})
         reply = self.client.complete(messages, max_tokens=self.settings.max_tokens, purpose="experiments").text
         self.history += [{"role": "user", "content": feedback}, {"role": "assistant", "content": reply}]
@@ -165,10 +180,13 @@ class ExperimentLoop:
         if run_dir.exists():
             shutil.rmtree(run_dir)
         code = self.dir.code
+        # earlier runs' results are read-only too: a run cannot rewrite the baseline it is compared with
+        earlier = [p for p in code.glob("run_*") if p.is_dir() and p.name != run_dir.name]
         res = run_command(experiment_command(self.settings.extra_args, index), code, self.settings.limits,
-                          readonly=harness_files(code, ("experiment.py",)),
+                          readonly=harness_files(code, ("experiment.py",)) + sorted(earlier),
                           unsafe_no_sandbox=self.settings.unsafe_no_sandbox,
-                          log_path=self.dir.root / "logs" / f"run_{index}_attempt_{len(self._current.attempts) + 1}.json")
+                          log_path=self.dir.root / "logs" / f"run_{index}_attempt_{len(self._current.attempts) + 1}.json",
+                          )
         info = read_final_info(run_dir) if res.ok else None
         if info is None and run_dir.exists():
             shutil.rmtree(run_dir)  # a failed run leaves nothing the next attempt or plot.py could mistake
@@ -183,70 +201,84 @@ class ExperimentLoop:
         with self.dir.notes.open("a") as f:
             f.write(f"\n## Run {run.index}: {run.description}\nResults: {summarize_final_info(info)}\n")
 
+    def _end(self, action: str, reply: str) -> ExperimentsRecord:
+        """STOP or ABANDON: keep the notes the reply adds (code edits would no longer run)."""
+        final = _attempt(len(self._current.attempts) + 1, action, [], None, None, None)
+        try:
+            final.edits_applied = apply_edits(reply, {"notes.txt": self.files["notes.txt"]})
+        except EditError as err:
+            final.edit_error = str(err)
+        self._current.attempts.append(final)
+        if len(self._current.attempts) > 1:
+            self.record.runs.append(self._current)
+        self.record.stop_reason = "completed" if action == "stop" else "abandoned"
+        if action == "abandon":
+            self.record.abandon_reason = prose(reply, 1500) or "abandoned without a reason"
+        return self.record
+
+    def _attempt_run(self, index: int, action: str, reply: str) -> tuple[ExperimentAttempt, dict | None]:
+        """Apply the reply's edits and run; the attempt's `error` is what goes back to the model."""
+        n = len(self._current.attempts) + 1
+        if action == "invalid":
+            return _attempt(n, action, [], None, None, "Your reply had no edit blocks and no ACTION line. End "
+                            "every reply with ACTION: RUN, ACTION: STOP or ACTION: ABANDON."), None
+        try:
+            changed = apply_edits(reply, self.files)
+        except EditError as err:
+            attempt = _attempt(n, action, [], None, None, f"Your edits were not applied, and nothing was run: {err}")
+            attempt.edit_error = str(err)
+            return attempt, None
+        res, info = self._execute(index)
+        error = None
+        if info is None:
+            error = (f"The run exited normally but wrote no valid run_{index}/final_info.json." if res.ok
+                     else failure_text(res, getattr(self.settings.limits, "wall_time_s", None)))
+        return _attempt(n, action, changed, res, info, error), info
+
+    def _success_feedback(self, index: int, attempt: ExperimentAttempt, info: dict) -> str:
+        s = self.settings
+        text = (f"Run {index} completed in {attempt.wall_time_s:.0f} s. Results: {summarize_final_info(info)}\n"
+                f"Baseline: {self.baseline_text}\nThe harness appended these results to notes.txt; add there "
+                f"what the write-up needs about run {index} (what changed, why, what the results mean). "
+                "Decide whether to re-plan given the results.")
+        if index < s.max_runs:
+            text += (f" Then implement the next experiment (run_{index + 1}; {s.max_runs - index} run(s) left) "
+                     "and end with ACTION: RUN, or end with ACTION: STOP or ACTION: ABANDON.")
+        return text
+
     def run(self) -> ExperimentsRecord:
         s = self.settings
         feedback = "Plan your experiments, then implement the first one (run_1)."
         index, fixes = 1, 0
         self._current = ExperimentRun(index=index)
         while index <= s.max_runs:
-            reply = self._ask(feedback)
-            action = parse_action(reply)
-            n = len(self._current.attempts) + 1
-            if action in ("stop", "abandon"):
-                final = _attempt(n, action, [], None, None, None)
-                try:  # last words for the write-up; code edits no longer run, so only the notes count
-                    final.edits_applied = apply_edits(reply, {"notes.txt": self.files["notes.txt"]})
-                except EditError as err:
-                    final.edit_error = str(err)
-                self._current.attempts.append(final)
-                if self._current.attempts[:-1]:
+            try:
+                reply = self._ask(feedback)
+            except Exception as err:  # provider gone, context exceeded: keep the runs made so far
+                if self._current.attempts:
                     self.record.runs.append(self._current)
-                self.record.stop_reason = "completed" if action == "stop" else "abandoned"
-                if action == "abandon":
-                    self.record.abandon_reason = prose(reply, 1500) or "abandoned without a reason"
+                self.record.stop_reason = "model_error"
+                self.record.model_error = f"{type(err).__name__}: {err}"[:2000]
                 return self.record
-            changed: list[str] = []
-            error: str | None = None
-            edit_error: str | None = None
-            res, info = None, None
-            if action == "invalid":
-                error = ("Your reply had no edit blocks and no ACTION line. End every reply with "
-                         "ACTION: RUN, ACTION: STOP or ACTION: ABANDON.")
-            else:
-                try:
-                    changed = apply_edits(reply, self.files)
-                except EditError as err:
-                    edit_error = str(err)
-                    error = f"Your edits were not applied, and nothing was run: {err}"
-                else:
-                    res, info = self._execute(index)
-                    if info is None:
-                        error = failure_text(res, getattr(s.limits, "wall_time_s", None))
-                        if res.ok:
-                            error = f"The run exited normally but wrote no valid run_{index}/final_info.json."
-            attempt = _attempt(n, action, changed, res, info, error)
-            attempt.edit_error = edit_error
+            action = parse_action(reply)
+            if action in ("stop", "abandon"):
+                return self._end(action, reply)
+            attempt, info = self._attempt_run(index, action, reply)
             self._current.attempts.append(attempt)
             if info is not None:
                 self._record_success(self._current, reply, info)
                 self.record.runs.append(self._current)
-                feedback = (f"Run {index} completed in {res.wall_time_s:.0f} s. Results: "
-                            f"{summarize_final_info(info)}\nBaseline: {self.baseline_text}\n"
-                            "The harness appended these results to notes.txt; add there what the "
-                            f"write-up needs about run {index} (what changed, why, what the results mean). "
-                            "Decide whether to re-plan given the results.")
+                feedback = self._success_feedback(index, attempt, info)
                 index, fixes = index + 1, 0
                 self._current = ExperimentRun(index=index)
-                if index <= s.max_runs:
-                    feedback += (f" Then implement the next experiment (run_{index}; {s.max_runs - index + 1} "
-                                 "run(s) left) and end with ACTION: RUN, or end with ACTION: STOP or ACTION: ABANDON.")
                 continue
             fixes += 1
             if fixes > s.max_fixes:
                 self.record.runs.append(self._current)
                 self.record.stop_reason = "max_fixes"
                 return self.record
-            feedback = f"{error}\n\nFix this and try run_{index} again ({s.max_fixes - fixes + 1} fix(es) left for this run)."
+            left = s.max_fixes - fixes + 1
+            feedback = f"{attempt.error}\n\nFix this and try run_{index} again ({left} fix(es) left for this run)."
         self.record.stop_reason = "max_runs"
         return self.record
 
@@ -284,8 +316,12 @@ def judge(record: ExperimentsRecord) -> tuple[str, str | None]:
         return "failed", "the baseline run failed: " + (attempt.error if attempt and attempt.error else "no results")
     if record.n_runs_ok == 0:
         last = next((a.error for r in reversed(record.runs) for a in reversed(r.attempts) if a.error), None)
-        why = {"completed": "stopped before any successful run", "max_fixes": "no run succeeded within the fixes allowed"}
+        why = {"completed": "stopped before any successful run",
+               "max_fixes": "no run succeeded within the fixes allowed",
+               "model_error": f"the model call failed: {record.model_error}"}
         return "failed", why.get(record.stop_reason or "", "no successful run") + (f": {last[:500]}" if last else "")
+    if record.stop_reason == "model_error":
+        return "ok", f"kept {record.n_runs_ok} run(s); then the model call failed: {record.model_error}"
     if record.stop_reason == "max_fixes":
         return "ok", f"run_{record.runs[-1].index} failed after the fixes allowed; kept {record.n_runs_ok} run(s)"
     return "ok", None

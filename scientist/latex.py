@@ -90,7 +90,8 @@ def compile_latex(paper_dir: Path, main: str = "template", timeout: float = 60.0
     log = log_path.read_text(errors="replace") if log_path.exists() else out
     errors = latex_errors(log) if code is not None else [out]
     if code is not None and not errors:
-        if shutil.which("bibtex") and (paper_dir / f"{main}.aux").exists() and "\\bibdata" in (paper_dir / f"{main}.aux").read_text(errors="replace"):
+        aux = paper_dir / f"{main}.aux"
+        if shutil.which("bibtex") and aux.exists() and "\\bibdata" in aux.read_text(errors="replace"):
             _run([shutil.which("bibtex") or "bibtex", main], paper_dir, timeout)
             blg = paper_dir / f"{main}.blg"
             errors += bibtex_errors(blg.read_text(errors="replace")) if blg.exists() else []

@@ -24,9 +24,20 @@ from . import writeup as writeup_stage
 from .ideas import extend_ideas
 from .literature import LiteratureClient
 from .novelty import check_novelty
+from .prompting import ContextBudget
 from .records import (
-    IDEA_STAGES, CompiledPaper, ExperimentsRecord, Idea, IdeaOutcome, IdeasRecord, NoveltyResult,
-    PlotResult, ReviewStageRecord, RunManifest, StageStatus, utc_now,
+    IDEA_STAGES,
+    CompiledPaper,
+    ExperimentsRecord,
+    Idea,
+    IdeaOutcome,
+    IdeasRecord,
+    NoveltyResult,
+    PlotResult,
+    ReviewStageRecord,
+    RunManifest,
+    StageStatus,
+    utc_now,
 )
 from .rundir import IdeaDir, RunDir, read_model, write_json
 from .stage import UsageMeter, run_stage
@@ -63,6 +74,7 @@ class PipelineConfig:
     reviewer_kwargs: dict[str, Any] | None = None  # extra ReviewerConfig fields
     skip_non_novel: bool = False  # the published pipeline drops ideas found not novel
     cache_dir: Path | None = None  # model response cache
+    context_tokens: int | None = None  # cut prompts to this window (slow local models); None: the model's own
     on_event: EventHook | None = None
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -82,6 +94,8 @@ class PipelineConfig:
 
                 self._clients[model] = ModelClient(model, cache_dir=self.cache_dir,
                                                    litellm_kwargs=self.litellm_kwargs)
+            if self.context_tokens:
+                self._clients[model] = ContextBudget(self._clients[model], self.context_tokens)
         return self._clients[model]
 
     def reviewer_client(self) -> Any:
@@ -209,7 +223,8 @@ def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
         error = f"{len(record.failures)} of {record.requested} idea(s) failed" if record.failures else None
         record.stage = meter.status("ok", error)
     else:
-        record.stage = meter.status("failed", "no idea: " + (record.failures[-1].error if record.failures else "none requested"))
+        why = record.failures[-1].error if record.failures else "none requested"
+        record.stage = meter.status("failed", f"no idea: {why}")
     write_json(rd.ideas, record)
     update_manifest(cfg, ideas_stage=record.stage)
     _emit(cfg, "*", "ideas", record.stage)
@@ -301,8 +316,7 @@ def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
 
 def _incidents(experiments: ExperimentsRecord, plots: PlotResult) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    runs = ([experiments.baseline] if experiments.baseline else []) + list(experiments.runs)
-    for run in runs:
+    for run in experiments.runs:  # not the baseline: the template's own code, not the model's
         for a in run.attempts:
             found += [{**i, "stage": "experiments", "run": run.index, "attempt": a.attempt} for i in a.incidents]
     for a in plots.attempts:
@@ -312,11 +326,12 @@ def _incidents(experiments: ExperimentsRecord, plots: PlotResult) -> list[dict[s
 
 def build_outcome(idea: Idea, d: IdeaDir, novelty: NoveltyResult, experiments: ExperimentsRecord,
                   plots: PlotResult, writeup: CompiledPaper, review: ReviewStageRecord) -> IdeaOutcome:
-    records = dict(zip(IDEA_STAGES, (novelty, experiments, plots, writeup, review)))
+    records = dict(zip(IDEA_STAGES, (novelty, experiments, plots, writeup, review), strict=True))
     stages = {name: rec.stage for name, rec in records.items() if rec.stage is not None}
     return IdeaOutcome(
         idea_name=idea.name, title=idea.title, novel=novelty.novel,
-        experiments_passed=experiments.n_runs_ok > 0 and stages.get("experiments", StageStatus(status="failed")).status == "ok",
+        experiments_passed=experiments.n_runs_ok > 0 and "experiments" in stages
+        and stages["experiments"].status == "ok",
         n_runs_ok=experiments.n_runs_ok, paper_compiled=writeup.compiled,
         pdf_path=writeup.pdf_path, tex_path=writeup.tex_path if writeup.compiled or writeup.draft.sections else None,
         idea_dir=str(d.root), review=review.review, overall=review.overall, p_accept=review.p_accept,

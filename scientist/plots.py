@@ -58,7 +58,8 @@ def list_figures(code_dir: Path, since: float = 0.0) -> list[str]:
 
 
 def _runs_text(experiments: ExperimentsRecord) -> str:
-    lines = ["run_0: baseline -> " + summarize_final_info(experiments.baseline.final_info if experiments.baseline else None)]
+    baseline = experiments.baseline.final_info if experiments.baseline else None
+    lines = ["run_0: baseline -> " + summarize_final_info(baseline)]
     for run in experiments.runs:
         if run.ok:
             lines.append(f"run_{run.index}: {run.description[:200]!r} -> {summarize_final_info(run.final_info)}")
@@ -79,7 +80,8 @@ def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
             title=idea.title, runs=_runs_text(experiments), command=command,
             limit=f"{limit:.0f} seconds" if limit else "the harness's limit", edit_help=EDIT_FORMAT_HELP,
             plot=clip(files["plot.py"].read_text(), budget_chars(client, 0.3)),
-            notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15), keep="tail"))
+            notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15),
+                       keep="tail"))
         turn = messages + [{"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}]
         reply = client.complete(turn, max_tokens=settings.max_tokens, purpose="plots").text
         messages = turn[:1] + [turn[-1], {"role": "assistant", "content": reply}][-2:]
@@ -93,7 +95,7 @@ def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
             continue
         started = time.time() - 1.0  # mtime granularity
         res = run_command(["plot.py", *settings.args], code, settings.limits,
-                          readonly=harness_files(code, ("plot.py",)),
+                          readonly=harness_files(code, ("plot.py",)) + sorted(r for r in code.glob("run_*") if r.is_dir()),
                           unsafe_no_sandbox=settings.unsafe_no_sandbox,
                           log_path=idea_dir.root / "logs" / f"plot_attempt_{n}.json")
         attempt.exit_code, attempt.timed_out, attempt.incidents = res.exit_code, res.timed_out, res.incidents
@@ -116,8 +118,8 @@ def describe_figures(client: Any, system_prompt: str, idea_dir: IdeaDir, figures
     """Ask for a description of each figure and append it to the notes; best effort."""
     notes = idea_dir.notes.read_text() if idea_dir.notes.exists() else ""
     messages = [{"role": "system", "content": system_prompt},
-                {"role": "user", "content": f"<notes.txt>\n{clip(notes, budget_chars(client, 0.3), keep='tail')}\n</notes.txt>\n\n"
-                                            + DESCRIBE.format(figures=", ".join(figures))}]
+                {"role": "user", "content": f"<notes.txt>\n{clip(notes, budget_chars(client, 0.3), keep='tail')}\n"
+                                            "</notes.txt>\n\n" + DESCRIBE.format(figures=", ".join(figures))}]
     try:
         described: FigureNotes = client.complete_structured(messages, FigureNotes, purpose="plots",
                                                             max_tokens=max_tokens)

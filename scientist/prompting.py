@@ -7,6 +7,18 @@ from typing import Any
 CHARS_PER_TOKEN = 3  # conservative for code and LaTeX
 
 
+class ContextBudget:
+    """A client that reports a smaller context window, so that every prompt is cut to fit it:
+    slow local models answer far sooner with short prompts. Everything else is the client's."""
+
+    def __init__(self, client: Any, context_tokens: int) -> None:
+        self._client = client
+        self.context_tokens = min(context_tokens, getattr(client, "context_tokens", None) or context_tokens)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 def budget_chars(client: Any, share: float) -> int:
     """How many characters `share` of the model's context window holds."""
     tokens = getattr(client, "context_tokens", None) or 128_000

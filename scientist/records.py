@@ -6,7 +6,7 @@ resumed, re-run or tested alone; reports read these files and never re-run work.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -16,7 +16,7 @@ IDEA_STAGES: tuple[str, ...] = ("novelty", "experiments", "plots", "writeup", "r
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def slugify(text: str, max_len: int = 48) -> str:
@@ -163,8 +163,9 @@ class ExperimentsRecord(BaseModel):
     time_limit_s: float | None = None
     baseline: ExperimentRun | None = None
     runs: list[ExperimentRun] = Field(default_factory=list)
-    stop_reason: Literal["completed", "max_runs", "max_fixes", "abandoned", "no_baseline"] | None = None
+    stop_reason: Literal["completed", "max_runs", "max_fixes", "abandoned", "no_baseline", "model_error"] | None = None
     abandon_reason: str | None = None
+    model_error: str | None = None  # the call that failed for good (the runs before it are kept)
     stage: StageStatus | None = None
 
     @property

@@ -10,27 +10,43 @@ from typing import Any
 
 from .edits import EDIT_FORMAT_HELP, EditError, apply_edits
 from .latex import (
-    bib_entries, compile_latex, drop_unknown_cites, error_context, missing_graphics,
+    bib_entries,
+    compile_latex,
+    drop_unknown_cites,
+    error_context,
+    missing_graphics,
 )
 from .literature import LiteratureClient, LiteratureUnavailable, bibtex_key, format_hits, make_bibtex
 from .paper_template import clean_section, fill_section, latex_escape, section_body, section_names
 from .prompting import budget_chars, clip, summarize_final_info
 from .records import (
-    Citation, CitationChoice, CitationQuery, CompiledPaper, CompileRound, ExperimentsRecord, Idea,
-    PaperDraft, PlotResult,
+    Citation,
+    CitationChoice,
+    CitationQuery,
+    CompiledPaper,
+    CompileRound,
+    ExperimentsRecord,
+    Idea,
+    PaperDraft,
+    PlotResult,
 )
 from .rundir import IdeaDir, write_text
 
 MAIN = "template"
 
 TIPS = {
-    "abstract": "One paragraph: what we do and why it matters, why it is hard, our contribution, and how the experiments verify it.",
-    "introduction": "The whole paper in longer form: problem, why it matters and is hard, our contribution as a bullet list, how we verify it.",
-    "related work": "Compare and contrast with alternative approaches in the literature (cite only the keys given); say how they differ in assumptions or method.",
+    "abstract": "One paragraph: what we do and why it matters, why it is hard, our contribution, and how the "
+                "experiments verify it.",
+    "introduction": "The whole paper in longer form: problem, why it matters and is hard, our contribution as a "
+                    "bullet list, how we verify it.",
+    "related work": "Compare and contrast with alternative approaches in the literature (cite only the keys "
+                    "given); say how they differ in assumptions or method.",
     "background": "The concepts and prior work needed to follow the method; a Problem Setting with the notation.",
     "method": "What we do and why, in the notation of the Background.",
-    "experimental setup": "The dataset, model, metrics, hyperparameters and implementation details actually used; no imagined hardware.",
-    "results": "Only results that were actually run and are in the notes; compare with the baseline; include the figures; discuss limitations. Never invent numbers.",
+    "experimental setup": "The dataset, model, metrics, hyperparameters and implementation details actually used; "
+                          "no imagined hardware.",
+    "results": "Only results that were actually run and are in the notes; compare with the baseline; include the "
+               "figures; discuss limitations. Never invent numbers.",
     "conclusion": "A brief recap and future work.",
 }
 
@@ -154,14 +170,15 @@ def gather_citations(idea: Idea, bib_path: Path, client: Any, literature: Litera
 
 
 def _results_text(experiments: ExperimentsRecord) -> str:
-    lines = [f"run_0 (baseline): {summarize_final_info(experiments.baseline.final_info if experiments.baseline else None)}"]
+    baseline = experiments.baseline.final_info if experiments.baseline else None
+    lines = [f"run_0 (baseline): {summarize_final_info(baseline)}"]
     lines += [f"run_{r.index} ({r.description[:120]!r}): {summarize_final_info(r.final_info)}"
               for r in experiments.runs if r.ok]
     return "\n".join(lines)
 
 
-def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: ExperimentsRecord,
-                   figures: list[str], client: Any, system_prompt: str, max_tokens: int | None) -> tuple[str, dict[str, str]]:
+def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: ExperimentsRecord, figures: list[str],
+                   client: Any, system_prompt: str, max_tokens: int | None) -> tuple[str, dict[str, str]]:
     known = bib_entries((idea_dir.paper / "references.bib").read_text())
     notes = idea_dir.notes.read_text() if idea_dir.notes.exists() else ""
     written: dict[str, str] = {}

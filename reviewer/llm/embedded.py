@@ -96,7 +96,7 @@ class EmbeddedServer:
             ) from err
         self.port = _free_port()
         cmd = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "reviewer.llm.llama_server", "--parent-pid", str(os.getpid()),
             "--model", str(self.model.gguf_path()),
             "--model_alias", self.model.alias,
             "--host", "127.0.0.1", "--port", str(self.port),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +33,8 @@ def fake_run_idea(cfg: SimpleNamespace, idea: FakeIdea) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "calls.log", "a") as f:
         f.write(idea.name + "\n")
+    if idea.name == "crash" and os.environ.get("FAKE_HANG"):
+        time.sleep(600)  # until the test kills the whole process
     if idea.name == "crash" and not os.environ.get("FAKE_CRASH_FIXED"):
         raise RuntimeError("sandbox exploded")
     good = idea.name == "good"

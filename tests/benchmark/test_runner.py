@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -162,3 +163,83 @@ def test_ray_executor_joins_an_existing_cluster(tmp_path, monkeypatch):
         head.wait(timeout=60)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert (summary.finished, summary.errors) == (3, 0)
+
+
+def test_sigkill_loses_nothing_finished_and_the_rerun_continues(tmp_path, monkeypatch):
+    here = Path(__file__).resolve().parent
+    code = ("import sys; from pathlib import Path; from bench_fakes import *; "
+            "from benchmark.runner import BenchConfig, run_benchmark; "
+            f"run_benchmark(BenchConfig(model='fake/model', templates=['grokking'], out_dir=Path({str(tmp_path / 'res')!r}), "
+            "n_ideas=3, concurrency=1), generate_ideas_fn=fake_generate, run_idea_fn=fake_run_idea, "
+            "idea_model=FakeIdea, config_fn=fake_config)")
+    env = {**os.environ, "FAKE_HANG": "1", "PYTHONPATH": os.pathsep.join([str(here), str(here.parents[1])])}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+    db_path = tmp_path / "res" / "results.sqlite"
+
+    def done() -> set[str]:
+        try:
+            con = sqlite3.connect(db_path)
+            try:
+                return {r[0] for r in con.execute("SELECT idea_name FROM ideas WHERE status = 'done'")}
+            finally:
+                con.close()
+        except sqlite3.OperationalError:  # not created yet
+            return set()
+
+    try:
+        for _ in range(600):  # two ideas finish, the third hangs
+            if db_path.exists() and {"good", "no_paper"} <= done():
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.1)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup, no atexit
+        proc.wait()
+    monkeypatch.setenv("FAKE_CRASH_FIXED", "1")
+    summary = run_benchmark(bench(tmp_path), **FAKES)
+    assert (summary.finished, summary.errors) == (1, 0)
+    assert calls(tmp_path / "res") == ["crash", "crash", "good", "no_paper"]
+    with ResultsDB(tmp_path / "res") as db:
+        assert [i["status"] for i in db.ideas()] == ["done"] * 3 and db.runs()[0]["status"] == "done"
+
+
+def test_idea_stage_error_is_noted_on_a_run_that_still_counts(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_CRASH_FIXED", "1")
+
+    def one_of_three(cfg):
+        out = Path(cfg.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "ideas.json").write_text(json.dumps({"stage": {
+            "status": "ok", "error": "2 of 3 idea(s) failed", "tokens": 900, "cost_usd": 0.01}}))
+        return fake_generate(cfg)[:1]
+
+    run_benchmark(bench(tmp_path), **{**FAKES, "generate_ideas_fn": one_of_three})
+    with ResultsDB(tmp_path / "res") as db:
+        run = db.runs()[0]
+        assert (run["status"], run["error"], run["ideas_tokens"]) == ("done", "idea generation ok: 2 of 3 idea(s) failed", 900)
+        assert [i["idea_name"] for i in db.ideas()] == ["good"]
+
+
+def test_each_idea_gets_its_own_config_and_model_clients(tmp_path):
+    from dataclasses import dataclass, field
+
+    from benchmark.runner import execute_idea
+
+    @dataclass
+    class Config:
+        out_dir: Path
+        _clients: dict = field(default_factory=dict, init=False)
+
+    cfg = Config(tmp_path)
+    cfg._clients["m"] = object()  # a client cached while generating ideas
+    seen = []
+
+    def run_idea(c, idea):
+        seen.append(c)
+        c._clients["m"] = object()
+        return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(tmp_path / idea.name)}
+
+    for name in ("a", "b"):
+        execute_idea(cfg, {"name": name, "title": name}, None, {}, run_idea, FakeIdea)
+    assert seen[0] is not cfg and seen[1] is not seen[0] and seen[0]._clients is not seen[1]._clients
+    assert len(cfg._clients) == 1 and seen[0].out_dir == tmp_path

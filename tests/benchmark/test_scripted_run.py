@@ -121,6 +121,8 @@ def test_scripted_model_produces_valid_papers_on_the_board(tmp_path):
         assert liar["validity_summary"].startswith("numbers_match: 1 of 3 numbers in Results appear in no "
                                                    "experiment log"), liar["validity_summary"]
         assert honest["overall"] == 5.0 and honest["cost_usd"] > 0
+        # same script, same calls: ideas run side by side must not share their usage records
+        assert honest["tokens"] == liar["tokens"] and honest["cost_usd"] == liar["cost_usd"]
     (row,) = build_leaderboard([out])
     assert (row.model, row.ideas, row.experiments_passed, row.completed, row.valid) == ("scripted/gpt-4o", 2, 2, 2, 1)
     assert row.mean_score == 5.0 and row.n_scored == 1 and row.cost_usd > 0

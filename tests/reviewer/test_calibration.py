@@ -171,3 +171,11 @@ def test_real_reviews_out_of_fold(shared_data):
                         c_grid=(1.0,), links=("logistic",), n_resamples=0)
     # a monotone map of Overall cannot rank much better than Overall itself (0.71 on these papers)
     assert 0.62 < cv.repeat_auc[0] <= roc_auc_score(frame["accept"], table.aligned(dataset.ids)["Overall"]) + 0.01
+
+
+def test_too_few_accepted_papers_is_a_clear_error():
+    tables, ids, _ = synthetic_tables(n=40, configs=("cfgA",))
+    y = np.zeros(40, int)
+    y[0] = 1
+    with pytest.raises(CalibrationError, match="two accepted"):
+        fit_calibrator(feature_frame(tables, ids, "overall"), y, Candidate("overall", 1.0, "logistic"))

@@ -45,7 +45,7 @@ def test_report_is_self_contained_with_three_figures(tmp_path):
     assert len(images) == 3  # ROC, reliability, Overall vs. human rating
     assert all(base64.b64decode(img).startswith(b"\x89PNG") for img in images)
     assert "http://" not in html and "https://" not in html  # nothing fetched when opened offline
-    assert "<table>" in html and "always reject" in html
+    assert "<table class='results'>" in html.replace('"', "'") and "always reject" in html
     text = md.read_text()
     assert "| Reviewer |" in text and "![ROC curves](roc_curves.png)" in text
     assert (tmp_path / "rep" / "reliability_diagram.png").stat().st_size > 1000

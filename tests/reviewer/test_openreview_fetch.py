@@ -152,3 +152,15 @@ def test_rate_limiter_spaces_calls():
     for _ in range(3):
         limiter.call(lambda: None)
     assert slept == [2.0, 2.0]
+
+
+def test_real_client_classes_per_year():
+    import openreview
+
+    from reviewer.openreview_fetch import make_client
+
+    v1, v2 = make_client(2022), make_client(2024)  # guest clients: constructing them sends nothing
+    assert isinstance(v1, openreview.Client) and v1.baseurl == "https://api.openreview.net"
+    assert isinstance(v2, openreview.api.OpenReviewClient) and v2.baseurl == "https://api2.openreview.net"
+    for client in (v1, v2):  # the two calls the fetcher's protocol relies on exist with these names
+        assert callable(client.get_all_notes) and callable(client.get_pdf)

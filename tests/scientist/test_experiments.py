@@ -56,7 +56,7 @@ def test_real_edits_runs_a_fix_and_stop(tmp_path, scripted_client):
     assert second[0].sandboxed is True and second[0].exit_code != 0
     assert "LR = 0.3" in (d.run(1) / "experiment.py").read_text()  # code snapshot of the run
     notes = d.notes.read_text()
-    assert "## Run 0: Baseline" in notes and "## Run 1: Run 1: learning rate 0.3." in notes
+    assert "## Run 0: Baseline" in notes and "## Run 1: learning rate 0.3.\n" in notes
     assert '"lr": 0.4' in notes
     prompts = script.prompts("experiments")
     assert "NameError" in prompts[2] and "fix(es) left" in prompts[2]  # the error went back to the model
@@ -115,3 +115,23 @@ def test_broken_template_fails_at_baseline(tmp_path, scripted_client):
 ])
 def test_prose_strips_blocks_and_action(reply, expected):
     assert exp.prose(reply) == expected
+
+
+def test_a_run_cannot_rewrite_earlier_results_or_the_harness(tmp_path, scripted_client):
+    tamper = edit("    time.sleep(SLEEP_S)",
+                  "    time.sleep(SLEEP_S)\n    open('run_0/final_info.json', 'w').write('{\"lr\": {\"means\": 99}}')")
+    client, script = scripted_client({"experiments": [tamper, "Giving up.\nACTION: ABANDON"]})
+    record, d = run_stage(tmp_path, client, max_runs=1, max_fixes=1)
+    attempt = record.runs[0].attempts[0]
+    assert not attempt.ok and "Read-only file system" in attempt.stderr_tail
+    assert json.loads((d.run(0) / "final_info.json").read_text())["lr"]["means"] == 0.1
+    assert "Read-only file system" in script.prompts("experiments")[1]
+
+
+def test_model_error_keeps_the_runs_made_before_it(tmp_path, scripted_client):
+    client, _ = scripted_client({"experiments": [edit("LR = 0.1", "LR = 0.2")]})  # then the script is empty
+    record, d = run_stage(tmp_path, client)
+    assert record.stop_reason == "model_error" and "no reply left" in record.model_error
+    assert record.n_runs_ok == 1 and (d.run(1) / "final_info.json").exists()
+    status, why = exp.judge(record)
+    assert status == "ok" and why.startswith("kept 1 run(s); then the model call failed")

@@ -3,12 +3,16 @@ errors fed back to a scripted model."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from scientist.latex import (
-    bib_entries, compile_latex, drop_unknown_cites, error_context, latex_errors, missing_graphics,
+    bib_entries,
+    compile_latex,
+    drop_unknown_cites,
+    error_context,
+    latex_errors,
+    missing_graphics,
 )
 from scientist.paper_template import clean_section, fill_section, latex_escape, section_body, section_names
 from scientist.records import CompileRound

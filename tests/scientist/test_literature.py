@@ -8,7 +8,12 @@ import pytest
 from conftest import FIXTURES, offline_fetch, recorded_fetch
 
 from scientist.literature import (
-    LiteratureClient, LiteratureUnavailable, bibtex_key, make_bibtex, parse_openalex, parse_semantic_scholar,
+    LiteratureClient,
+    LiteratureUnavailable,
+    bibtex_key,
+    make_bibtex,
+    parse_openalex,
+    parse_semantic_scholar,
 )
 from scientist.novelty import check_novelty
 from scientist.records import Idea, PaperHit

@@ -87,22 +87,28 @@ def test_template_files_prompt_and_seed_ideas(name):
         assert re.fullmatch(r"[a-z0-9_]+", idea["Name"]), idea["Name"]
 
 
+_DROP = object()
+
+
 @pytest.mark.parametrize(
-    "change, message",
+    "field, value, message",
     [
-        ({"Novelty": 11}, "from 1 to 10"),
-        ({"Feasibility": True}, "from 1 to 10"),
-        ({"Interestingness": 7.5}, "from 1 to 10"),
-        ({"Title": None, "_drop": "Title"}, "lacks Title"),
+        ("Novelty", 11, "from 1 to 10"),
+        ("Feasibility", True, "from 1 to 10"),
+        ("Interestingness", 7.5, "from 1 to 10"),
+        ("Title", _DROP, "lacks Title"),
     ],
 )
-def test_seed_idea_validation_rejects_bad_ideas(change, message):
+def test_seed_idea_validation_rejects_bad_ideas(field, value, message):
     idea = {"Name": "x", "Title": "X", "Experiment": "e", "Interestingness": 5, "Feasibility": 5, "Novelty": 5}
     validate_seed_ideas([idea])
-    bad = {**idea, **{k: v for k, v in change.items() if k != "_drop"}}
-    bad.pop(change.get("_drop", "_none"), None)
+    bad = dict(idea)
+    if value is _DROP:
+        del bad[field]
+    else:
+        bad[field] = value
     with pytest.raises(TemplateError, match=message):
-        validate_seed_ideas([bad])
+        validate_seed_ideas([idea, bad])
     with pytest.raises(TemplateError):
         validate_seed_ideas([])
 
@@ -313,8 +319,10 @@ def test_baseline_smoke_in_sandbox_reads_the_stdlib(tmp_path):
 # --- full baselines (slow) --------------------------------------------------------------------
 # Quality floors a correct baseline clears with margin; the time limit is the 5 minutes.
 BASELINE_FLOORS = {
-    "grokking": lambda i: i["final_train_acc"]["means"] > 0.95 and i["final_val_acc"]["means"] > 0.9,
-    "diffusion_2d": lambda i: i["mean_kl_divergence"]["means"] < 0.5 and i["mean_eval_loss"]["means"] < 0.6,
+    # every seed groks: 99% validation accuracy before the 1500-step budget
+    "grokking": lambda i: max(i["step_val_acc_99"]["final_info_dict"]) < 1500 and i["final_train_acc"]["means"] > 0.8,
+    # a barely trained denoiser (the --smoke configuration) scores a KL of about 2-3
+    "diffusion_2d": lambda i: i["mean_kl_divergence"]["means"] < 1.0 and i["mean_eval_loss"]["means"] < 0.3,
     "char_lm": lambda i: i["final_val_loss"]["means"] < 2.3 and i["final_train_loss"]["means"] < 2.3,
 }
 

@@ -51,6 +51,7 @@ class Config:
     sample_chars: int = 300
 
 
+# Presets override only the fields they name: a changed Config default applies to all of them.
 PRESETS = {
     "default": Config(),  # CPU baseline
     "large": Config(
@@ -299,9 +300,13 @@ def main() -> None:
     train_text, val_text, corpus_info = stdlib_corpus(cfg.char_budget, cfg.max_file_chars, cfg.val_every)
     train, val = encode(train_text), encode(val_text)
     print(f"corpus: {corpus_info['train_chars']} + {corpus_info['val_chars']} (validation) characters "
-          f"from {corpus_info['files_used']} stdlib files")
+          f"from {corpus_info['files_used']} stdlib files", flush=True)
 
-    runs = [run(cfg, train, val, seed, device) for seed in range(args.seeds)]
+    runs = []
+    for seed in range(args.seeds):
+        runs.append(run(cfg, train, val, seed, device))
+        m = runs[-1]["metrics"]
+        print(f"seed {seed}: final_val_loss {m['final_val_loss']:.4f}, {m['train_time_s']:.1f} s", flush=True)
     os.makedirs(args.out_dir, exist_ok=True)
     final_info = summarize([r["metrics"] for r in runs])
     with open(os.path.join(args.out_dir, "final_info.json"), "w") as f:
