@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -13,6 +14,12 @@ from .llm import summarize
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int) -> None:
+    """One line on stderr, unwrapped, and a non-zero exit: never a traceback for bad input."""
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
 
 
 def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazily)
@@ -73,11 +80,9 @@ def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, tem
         with console.status(f"Reviewing {path.name} with {client.model} ..."):
             record = review_file(path, config, client=client, calibrator=calibrator)
     except PaperInputError as err:
-        err_console.print(f"[red]error:[/] {err}")
-        sys.exit(2)
+        fail(str(err), 2)
     except (ModelError, EmbeddedModelError, ValueError) as err:
-        err_console.print(f"[red]error:[/] {str(err).splitlines()[0]}")
-        sys.exit(1)
+        fail(str(err).splitlines()[0], 1)
     console.print(render_record(record))
     if json_out:
         save_record(record, json_out)

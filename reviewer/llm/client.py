@@ -8,6 +8,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Generator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -293,40 +294,49 @@ class ModelClient:
                                         "Reply again with only the corrected JSON object."},
         ]
 
-    def complete_structured(
-        self, messages: Messages, output_model: type[T], *, purpose: str = "", max_attempts: int = 3,
-        temperature: float | None = None, max_tokens: int | None = None, sample: int = 0,
-    ) -> T:
+    def _structured_turns(
+        self, messages: Messages, output_model: type[T], max_attempts: int,
+    ) -> Generator[tuple[Messages, dict[str, Any]], str, T]:
+        """The repair loop, shared by the sync and async callers: yields each request, receives
+        each reply text, returns the validated object or raises after `max_attempts`."""
         schema = schema_for(output_model)
         convo = self._structured_messages(messages, schema)
         last: Exception | None = None
         for _ in range(max_attempts):
-            resp = self.complete(convo, json_schema=schema, temperature=temperature,
-                                 max_tokens=max_tokens, sample=sample, purpose=purpose)
+            reply = yield convo, schema
             try:
-                return self._parse(resp.text, output_model)
+                return self._parse(reply, output_model)
             except (JSONExtractionError, ValidationError) as err:
                 last = err
-                convo = convo + self._repair_turn(resp.text, err)
+                convo = convo + self._repair_turn(reply, err)
         raise StructuredOutputError(
             f"{self.model}: no valid {output_model.__name__} after {max_attempts} attempts: {last}"
         )
+
+    def complete_structured(
+        self, messages: Messages, output_model: type[T], *, purpose: str = "", max_attempts: int = 3,
+        temperature: float | None = None, max_tokens: int | None = None, sample: int = 0,
+    ) -> T:
+        turns = self._structured_turns(messages, output_model, max_attempts)
+        convo, schema = next(turns)
+        while True:
+            resp = self.complete(convo, json_schema=schema, temperature=temperature,
+                                 max_tokens=max_tokens, sample=sample, purpose=purpose)
+            try:
+                convo, schema = turns.send(resp.text)
+            except StopIteration as done:
+                return done.value
 
     async def acomplete_structured(
         self, messages: Messages, output_model: type[T], *, purpose: str = "", max_attempts: int = 3,
         temperature: float | None = None, max_tokens: int | None = None, sample: int = 0,
     ) -> T:
-        schema = schema_for(output_model)
-        convo = self._structured_messages(messages, schema)
-        last: Exception | None = None
-        for _ in range(max_attempts):
+        turns = self._structured_turns(messages, output_model, max_attempts)
+        convo, schema = next(turns)
+        while True:
             resp = await self.acomplete(convo, json_schema=schema, temperature=temperature,
                                         max_tokens=max_tokens, sample=sample, purpose=purpose)
             try:
-                return self._parse(resp.text, output_model)
-            except (JSONExtractionError, ValidationError) as err:
-                last = err
-                convo = convo + self._repair_turn(resp.text, err)
-        raise StructuredOutputError(
-            f"{self.model}: no valid {output_model.__name__} after {max_attempts} attempts: {last}"
-        )
+                convo, schema = turns.send(resp.text)
+            except StopIteration as done:
+                return done.value
