@@ -1,6 +1,7 @@
 """`bench run MODEL` and `bench leaderboard`."""
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -31,12 +32,15 @@ def _slug(model: str) -> str:
 @click.option("--max-fixes", type=click.IntRange(0), default=4, show_default=True, help="Fix attempts per failing run.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None, help="Per model call (default: the client's).")
 @click.option("--experiment-args", default="", help="Extra arguments of every experiment run, e.g. '--smoke --seeds 1'.")
+@click.option("--pipeline-option", "pipeline_options", multiple=True, metavar="FIELD=VALUE",
+              help="Any other PipelineConfig field, e.g. idea_reflections=0 or context_tokens=2048 "
+                   "(VALUE is read as JSON when it parses, else as text); repeatable.")
 @click.option("--no-novelty", is_flag=True, help="Skip the literature novelty check (novelty: unchecked).")
 @click.option("--max-pages", type=click.IntRange(1), default=12, show_default=True, help="Validity: page limit.")
 @click.option("--unsafe-no-sandbox", is_flag=True, help="Run generated code without the sandbox (never for untrusted models).")
 def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int, reviewer_model: str | None,
                 calibrator: Path | None, out_dir: Path | None, concurrency: int, executor: str, address: str | None,
-                max_runs: int, max_fixes: int, max_tokens: int | None, experiment_args: str, no_novelty: bool, max_pages: int,
+                max_runs: int, max_fixes: int, max_tokens: int | None, experiment_args: str, pipeline_options: tuple[str, ...], no_novelty: bool, max_pages: int,
                 unsafe_no_sandbox: bool) -> None:
     """Run the scientist pipeline with MODEL on each template and record every idea.
 
@@ -56,6 +60,14 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     overrides: dict = {"max_tokens": max_tokens} if max_tokens else {}
     if experiment_args:
         overrides["experiment_args"] = shlex.split(experiment_args)
+    for option in pipeline_options:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{option!r}: expected FIELD=VALUE", param_hint="--pipeline-option")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value
     bench = BenchConfig(
         model=model, templates=names, out_dir=out_dir or Path("results") / _slug(model), n_ideas=n_ideas,
         seeds=seeds, reviewer_model=reviewer_model, calibrator=calibrator, max_runs=max_runs,
@@ -65,7 +77,7 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     )
     try:
         summary = run_benchmark(bench, on_event=lambda msg: click.echo(msg, err=True))
-    except RuntimeError as err:  # e.g. Ray missing
+    except (RuntimeError, ValueError) as err:  # e.g. Ray missing, an unknown --pipeline-option
         raise click.ClickException(str(err)) from err
     click.echo(str(summary.db_path))
     if summary.failed_runs or summary.errors:

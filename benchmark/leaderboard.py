@@ -61,9 +61,10 @@ class LeaderboardRow(BaseModel):
     cost_per_idea: float | None = None
     cost_per_idea_ci: tuple[float, float] | None = None
     cost_per_valid_paper: float | None = None
-    wall_time_s: float | None = None  # per seed, summed over ideas
+    wall_time_s: float | None = None  # per seed: idea generation plus every idea's stages
     incidents: float | None = None  # per seed
     check_failures: dict[str, int] = Field(default_factory=dict)  # validity check -> papers failing it
+    run_notes: list[str] = Field(default_factory=list)  # why runs failed or came up short (first lines)
     scores: list[float] = Field(default_factory=list, exclude=True)  # for the plots
     scores_all: list[float] = Field(default_factory=list, exclude=True)
 
@@ -133,7 +134,7 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
         per_seed["completed"].append(sum(i["paper_compiled"] == 1 for i in done))
         per_seed["valid"].append(sum(i["paper_valid"] == 1 for i in done))
         per_seed["cost_usd"].append((run.get("ideas_cost_usd") or 0.0) + sum(i["cost_usd"] or 0.0 for i in ideas))
-        per_seed["wall_time_s"].append(sum(i["wall_time_s"] or 0.0 for i in ideas))
+        per_seed["wall_time_s"].append((run.get("ideas_seconds") or 0.0) + sum(i["wall_time_s"] or 0.0 for i in ideas))
         per_seed["incidents"].append(sum(i["n_incidents"] or 0 for i in ideas))
     all_ideas = [i for ideas in g.ideas.values() for i in ideas]
     valid = [i for i in all_ideas if i["status"] == "done" and i["paper_valid"] == 1]
@@ -158,6 +159,8 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
         cost_per_valid_paper=total_cost / total_valid if total_valid else None,
         wall_time_s=_mean(per_seed["wall_time_s"]), incidents=_mean(per_seed["incidents"]),
         check_failures={c: g.check_failures.get(c, 0) for c in CHECKS},
+        run_notes=list(dict.fromkeys(f"seed {r['seed']}: {r['error'].splitlines()[0][:300]}"
+                                     for r in g.runs if r.get("error"))),
         scores=scores, scores_all=reviewed,
     )
 
@@ -251,6 +254,10 @@ def to_markdown(rows: list[LeaderboardRow]) -> str:
                   "|" + "---|" * (len(CHECKS) + 3)]
         lines += [f"| {r.model} | {r.template} | " + " | ".join(str(r.check_failures.get(c, 0)) for c in CHECKS)
                   + f" | {fmt(r.mean_score_all, digits=2, count=False)} (n={r.n_reviewed}) |" for r in ours]
+    noted = [r for r in ours if r.run_notes]
+    if noted:
+        lines += ["", "## Run notes", ""]
+        lines += [f"- {r.model} / {r.template}, {note}" for r in noted for note in r.run_notes]
     imported = [r for r in rows if r.source != "bench run"]
     if imported:
         lines += ["", "## Imported reviews", ""]

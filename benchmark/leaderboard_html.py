@@ -180,6 +180,8 @@ def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard")
     plots = [("Score distributions", score_plot(rows)), ("Valid papers against cost (Pareto view)", pareto_plot(rows))]
     figures = "".join(f"<h2>{html.escape(name)}</h2><img alt=\"{html.escape(name)}\" src=\"{src}\">"
                       for name, src in plots if src)
+    run_notes = "".join(f"<li>{html.escape(r.model)} / {html.escape(r.template)}, {html.escape(n)}</li>"
+                        for r in rows for n in r.run_notes)
     imported = [r for r in rows if r.source != "bench run"]
     notes = "".join(f"<li>{html.escape(r.model)} / {html.escape(r.template)}: {html.escape(r.source)}, "
                     f"accept rate {fmt(r.accept_rate, digits=2, count=False)}</li>" for r in imported)
@@ -196,6 +198,7 @@ Click a column header to sort.</p>
 {_main_table(rows)}
 {_checks_table(rows)}
 {figures}
+{f"<h2>Run notes</h2><ul>{run_notes}</ul>" if run_notes else ""}
 {f"<h2>Imported reviews</h2><ul>{notes}</ul>" if notes else ""}
 <script>{_SCRIPT}</script>
 </body></html>

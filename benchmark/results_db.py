@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS runs (
     config_json   TEXT,
     ideas_tokens  INTEGER,                    -- idea generation (shared by the run's ideas)
     ideas_cost_usd REAL,
+    ideas_seconds REAL,
     started_at    REAL,
     finished_at   REAL
 );
@@ -89,6 +90,10 @@ CREATE TABLE IF NOT EXISTS checks (
 """
 
 
+# (table, column, type) added after a database may have been created without them
+_ADDED_COLUMNS = [("runs", "ideas_seconds", "REAL")]
+
+
 def run_id(model: str, template: str, seed: int) -> str:
     return f"{model}|{template}|{seed}"
 
@@ -112,7 +117,15 @@ class ResultsDB:
         with self._lock, self._conn:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(SCHEMA)
+            self._migrate()
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _migrate(self) -> None:
+        """Add columns that later versions of SCHEMA introduced to an older database."""
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -157,8 +170,10 @@ class ResultsDB:
         """A note on a run that still counts as done (e.g. the model produced fewer ideas)."""
         self._write("UPDATE runs SET error = ? WHERE run_id = ?", (error, rid))
 
-    def set_run_ideas_usage(self, rid: str, tokens: int | None, cost_usd: float | None) -> None:
-        self._write("UPDATE runs SET ideas_tokens = ?, ideas_cost_usd = ? WHERE run_id = ?", (tokens, cost_usd, rid))
+    def set_run_ideas_usage(self, rid: str, tokens: int | None, cost_usd: float | None,
+                            seconds: float | None = None) -> None:
+        self._write("UPDATE runs SET ideas_tokens = ?, ideas_cost_usd = ?, ideas_seconds = ? WHERE run_id = ?",
+                    (tokens, cost_usd, seconds, rid))
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.query("SELECT * FROM runs ORDER BY model, template, seed")]

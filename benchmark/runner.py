@@ -77,6 +77,10 @@ def pipeline_config(bench: BenchConfig, template: str, seed: int) -> Any:
         "cache_dir": bench.run_dir(template, seed) / "model_cache", **bench.pipeline_overrides,
     }
     fields = getattr(config_cls, "model_fields", None) or getattr(config_cls, "__dataclass_fields__", {})
+    unknown = sorted(set(bench.pipeline_overrides) - set(fields))
+    if unknown:  # asked for by name: a typo must not pass silently
+        raise ValueError(f"PipelineConfig has no field(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(f for f in fields if not f.startswith('_'))}")
     return config_cls(**{k: v for k, v in wanted.items() if k in fields})
 
 
@@ -174,7 +178,7 @@ class BenchmarkRunner:
                 ideas = []  # generating more failed: run those already recorded
             self.db.add_ideas(rid, ideas)
             stage = _ideas_stage(self.bench.run_dir(template, seed))
-            self.db.set_run_ideas_usage(rid, stage.get("tokens"), stage.get("cost_usd"))
+            self.db.set_run_ideas_usage(rid, stage.get("tokens"), stage.get("cost_usd"), stage.get("seconds"))
             recorded = self.db.ideas(rid)
             note = f" (idea generation: {stage['error']})" if stage.get("error") else ""
             self.on_event(f"{template} seed {seed}: {len(recorded)} idea(s){note}")
@@ -186,6 +190,7 @@ class BenchmarkRunner:
         bench = self.bench
         summary = RunSummary(db_path=self.db.path)
         plan = [(t, s) for t in bench.templates for s in range(bench.seeds)]
+        configs = {key: self.config_fn(bench, *key) for key in plan}  # a bad setting fails before anything is recorded
         rids = {(t, s): self.db.ensure_run(bench.model, t, s, bench.n_ideas, bench.run_dir(t, s), bench.describe())
                 for t, s in plan}
         slots = threading.Semaphore(max(1, bench.concurrency))
@@ -195,8 +200,8 @@ class BenchmarkRunner:
         try:
             for template, seed in plan:
                 rid = rids[(template, seed)]
+                cfg = configs[(template, seed)]
                 try:
-                    cfg = self.config_fn(bench, template, seed)
                     ideas = self._ideas_for(rid, cfg, template, seed)
                 except Exception as err:  # idea generation failed: the run counts, as a failure
                     self.db.set_run_status(rid, "failed", f"{type(err).__name__}: {err}")

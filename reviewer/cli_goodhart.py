@@ -33,11 +33,16 @@ SCANNABLE = {".pdf", ".txt", ".md", ".markdown", ".tex"}
               help="Cut each paper to this many characters (at a paragraph end) before revising and scoring; "
                    "recorded in the report. For small, slow models.")
 @click.option("--review-max-tokens", default=2048, show_default=True, type=click.IntRange(256))
+@click.option("--form", type=click.Choice(["full", "quick"]), default="full", show_default=True,
+              help="Review form for A and every judge: the full NeurIPS form, or one weakness + Overall "
+                   "(for small, slow models; the calibrated reviewer needs the full form).")
+@click.option("--chunk-chars", default=2400, show_default=True, type=click.IntRange(200),
+              help="Largest passage rewritten in one model call.")
 @click.option("--temperature", default=0.1, show_default=True, type=float)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples, max_chunks, max_paper_chars,
-                     review_max_tokens, temperature, out_dir, no_cache) -> None:
+                     review_max_tokens, form, chunk_chars, temperature, out_dir, no_cache) -> None:
     """Revise PAPERS to raise reviewer A's score (presentation only, numbers unchanged), then check
     with held-out judges whether the gain is real. Writes report.json and report.md to --out."""
     from .goodhart import GoodhartConfig, JudgeSpec, parse_judge_spec, run_goodhart
@@ -52,7 +57,9 @@ def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples,
         specs.append(JudgeSpec(name="calibrated", kind="calibrated", calibrator=calibrator))
     config = GoodhartConfig(optimize_with=optimize_with, judges=specs, rounds=rounds, samples=samples,
                             max_chunks=max_chunks, temperature=temperature, max_paper_chars=max_paper_chars,
-                            review_max_tokens=review_max_tokens)
+                            review_max_tokens=review_max_tokens, form=form, chunk_chars=chunk_chars)
+    if form == "quick" and calibrator is not None:
+        raise click.UsageError("--calibrator needs --form full (the calibrator reads every form score)")
     clients: dict[str, ModelClient] = {}
 
     def client_for(model: str) -> ModelClient:

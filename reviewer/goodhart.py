@@ -48,6 +48,59 @@ PROMPT_VARIANTS: dict[str, str] = {
 }
 
 
+QUICK_PROMPT = """Read the paper below and score it as a conference reviewer would.
+Reply with a JSON object: "weakness" (the paper's main weakness, one sentence) and "overall"
+(1 = strong reject, 3 = reject, 5 = borderline accept, 6 = weak accept, 8 = strong accept, 10 = award quality).
+
+<paper>
+{paper}
+</paper>"""
+
+
+class QuickReview(BaseModel):
+    """The short form: one weakness and the Overall score (for small, slow models)."""
+
+    weakness: str
+    overall: Literal[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+
+    @property
+    def weaknesses(self) -> list[str]:
+        return [self.weakness]
+
+    def scores(self) -> dict[str, float]:
+        return {"Overall": float(self.overall)}
+
+
+class QuickRecord(BaseModel):
+    """What `_Scorer` keeps of a short-form review: the fields a ReviewRecord offers here."""
+
+    paper_id: str
+    model: str
+    system_prompt: str | None = None
+    reviews: list[QuickReview]
+    overall: float
+    decision: str
+    scores: dict[str, float]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+
+def quick_review(text: str, judge: "JudgeSpec", client: Any, *, samples: int, temperature: float,
+                 paper_id: str) -> QuickRecord:
+    from .prompts import REVIEWER_SYSTEM
+
+    messages = [{"role": "system", "content": judge.system_prompt or REVIEWER_SYSTEM},
+                {"role": "user", "content": QUICK_PROMPT.format(paper=text)}]
+    reviews = [client.complete_structured(messages, QuickReview, purpose=f"quick-review[{i}]", sample=i,
+                                          temperature=temperature, max_tokens=256)
+               for i in range(samples)]
+    overall = sum(r.overall for r in reviews) / len(reviews)
+    return QuickRecord(paper_id=paper_id, model=judge.model or "", system_prompt=judge.system_prompt,
+                       reviews=reviews, overall=overall, decision="Accept" if overall >= 6 else "Reject",
+                       scores={"Overall": overall})
+
+
 class JudgeSpec(BaseModel):
     """Who scores a version: a model + reviewer configuration (+ optional system prompt), or the
     calibrated reviewer (a calibrator applied to reviewer A's review scores)."""
@@ -312,6 +365,7 @@ class GoodhartConfig(BaseModel):
     max_chunks: int | None = None  # revise at most this many chunks per round (small/slow models)
     chunk_chars: int = 2400
     max_paper_chars: int | None = None  # cut every paper (at a paragraph end) before revising and scoring
+    form: Literal["full", "quick"] = "full"  # full NeurIPS form, or one weakness + Overall (small models)
     review_max_tokens: int = Field(2048, ge=256)
     seed: int = 0
 
@@ -337,16 +391,20 @@ class _Scorer:
         self.config = config
         self.client_for = client_for
         self.out_dir = out_dir
-        self._records: dict[tuple[str, str], ReviewRecord] = {}
+        self._records: dict[tuple[str, str], ReviewRecord | QuickRecord] = {}
 
-    def review(self, judge: JudgeSpec, text: str, paper: str, round_no: int) -> tuple[ReviewRecord, str | None]:
+    def review(self, judge: JudgeSpec, text: str, paper: str, round_no: int) -> tuple[Any, str | None]:
         key = (judge.name, _sha(text))
         record = self._records.get(key)
         if record is None:
             client = self.client_for(judge.model)
-            cfg = judge.reviewer_config(self.config.samples, self.config.temperature, self.config.review_max_tokens)
-            record = review_paper(text, cfg,
-                                  client=client, paper_id=f"{paper}@r{round_no}")
+            if self.config.form == "quick":
+                record = quick_review(text, judge, client, samples=self.config.samples,
+                                      temperature=self.config.temperature, paper_id=f"{paper}@r{round_no}")
+            else:
+                cfg = judge.reviewer_config(self.config.samples, self.config.temperature,
+                                            self.config.review_max_tokens)
+                record = review_paper(text, cfg, client=client, paper_id=f"{paper}@r{round_no}")
             self._records[key] = record
         return record, self._save(record, judge, paper, round_no)
 

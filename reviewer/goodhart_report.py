@@ -213,7 +213,8 @@ def to_markdown(report: GoodhartReport) -> str:
         "# Goodhart check",
         "",
         f"Optimised against **{cfg.optimize_with}** for {cfg.rounds} round(s); held-out judges: {judges}. "
-        f"{cfg.samples} review(s) per version and judge; max chunks per round: {cfg.max_chunks or 'all'}.",
+        f"{cfg.samples} review(s) per version and judge ({cfg.form} form); "
+        f"max chunks per round: {cfg.max_chunks or 'all'}.",
         "Gains are final version minus original on a 0-1 scale ((Overall - 1)/9, or P(accept)); "
         "multiply by 9 for Overall points. 95% bootstrap intervals: per paper over review replicates "
         "(none with one review), overall over papers.",

@@ -91,23 +91,38 @@ class _PageRender:
             self._pixels = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)[..., :3]
         return self._pixels
 
-    def background(self, bbox: pymupdf.Rect, text_rgb: np.ndarray) -> np.ndarray:
-        """The colour behind the span: the most common colour among the pixels in its box that
-        differ from the text's own colour (on gradients the glyphs can outnumber any single
-        background shade). No such pixels: the text sits on its own colour."""
+    def _crop(self, rect: pymupdf.Rect) -> np.ndarray:
         px = self.pixels
-        r = (bbox * pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM)).irect & pymupdf.IRect(0, 0, px.shape[1], px.shape[0])
+        r = (rect * pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM)).irect & pymupdf.IRect(0, 0, px.shape[1], px.shape[0])
         if r.is_empty:
-            return np.ones(3)
-        crop = px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3).astype(np.int32)
-        other = crop[np.abs(crop - np.round(text_rgb * 255)).max(axis=1) > 15]
-        if len(other) < 0.1 * len(crop):
-            return np.asarray(text_rgb, dtype=float)
-        binned = other // 8  # bins absorb anti-aliasing
+            return np.zeros((0, 3), dtype=np.int32)
+        return px[r.y0:r.y1 + 1, r.x0:r.x1 + 1].reshape(-1, 3).astype(np.int32)
+
+    @staticmethod
+    def _mode(pixels: np.ndarray) -> np.ndarray:
+        binned = pixels // 8  # bins absorb anti-aliasing
         codes = (binned[:, 0] << 10) | (binned[:, 1] << 5) | binned[:, 2]
         mode = int(np.bincount(codes).argmax())
-        members = other[codes == mode]
-        return members.mean(axis=0) / 255.0
+        return pixels[codes == mode].mean(axis=0) / 255.0
+
+    def background(self, bbox: pymupdf.Rect, text_rgb: np.ndarray) -> np.ndarray:
+        """The colour behind the span: the most common colour in its box. Large bold glyphs on
+        a gradient can outnumber every single background shade; then, if most pixels are not the
+        text's colour and the band around the box is not either, the commonest of those is used."""
+        crop = self._crop(bbox)
+        if len(crop) == 0:
+            return np.ones(3)
+        mode = self._mode(crop)
+        if contrast_ratio(text_rgb, mode) >= MIN_CONTRAST:
+            return mode
+        other = crop[np.abs(crop - np.round(np.asarray(text_rgb) * 255)).max(axis=1) > 15]
+        if len(other) < 0.4 * len(crop):
+            return mode
+        ring = np.concatenate([self._crop(pymupdf.Rect(bbox.x0 - 3, bbox.y0 - 3, bbox.x1 + 3, bbox.y0 - 1)),
+                               self._crop(pymupdf.Rect(bbox.x0 - 3, bbox.y1 + 1, bbox.x1 + 3, bbox.y1 + 3))])
+        if len(ring) == 0 or contrast_ratio(text_rgb, self._mode(ring)) < MIN_CONTRAST:
+            return mode
+        return self._mode(other)
 
 
 def _hidden_reason(span: dict, page_rect: pymupdf.Rect, bboxlog: list, render: _PageRender) -> tuple[FindingKind, str] | None:

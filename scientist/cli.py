@@ -70,10 +70,12 @@ def register(group: click.Group) -> None:
     @click.option("--context-tokens", type=int, default=None,
                   help="cut prompts to this many tokens (faster on slow local models)")
     @click.option("--no-novelty", is_flag=True, help="skip the literature novelty check")
+    @click.option("--seed-fallback", is_flag=True,
+                  help="if the model writes no valid idea, run the template's first seed idea (marked source=seed)")
     @click.option("--unsafe-no-sandbox", is_flag=True, help="run experiments WITHOUT isolation")
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
-            context_tokens, no_novelty, unsafe_no_sandbox):
+            context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox):
         """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
         from rich.console import Console
 
@@ -95,7 +97,7 @@ def register(group: click.Group) -> None:
                 writeup_fix_rounds=fix_rounds, citation_rounds=citation_rounds,
                 sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
                 check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens,
-                context_tokens=context_tokens)
+                context_tokens=context_tokens, seed_fallback=seed_fallback)
         if cfg.unsafe_no_sandbox:
             console.print("[bold red]WARNING: experiments run WITHOUT a sandbox[/bold red]")
         cfg.on_event = _printer(console)

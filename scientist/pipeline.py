@@ -74,6 +74,7 @@ class PipelineConfig:
     reviewer_kwargs: dict[str, Any] | None = None  # extra ReviewerConfig fields
     skip_non_novel: bool = False  # the published pipeline drops ideas found not novel
     cache_dir: Path | None = None  # model response cache
+    seed_fallback: bool = False  # no idea from the model: run the template's first seed idea instead
     context_tokens: int | None = None  # cut prompts to this window (slow local models); None: the model's own
     on_event: EventHook | None = None
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -224,6 +225,10 @@ def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
         record.stage = meter.status("ok", error)
     else:
         why = record.failures[-1].error if record.failures else "none requested"
+        if cfg.seed_fallback and template.seed_ideas:
+            # the later stages are still measured, on an idea the model did not write
+            record.ideas.append(Idea.from_seed(template.seed_ideas[0]))
+            why += f" (running the template's seed idea {record.ideas[0].name!r} instead)"
         record.stage = meter.status("failed", f"no idea: {why}")
     write_json(rd.ideas, record)
     update_manifest(cfg, ideas_stage=record.stage)

@@ -57,7 +57,17 @@ class IdeaReflection(IdeaProposal):
 
 
 class Idea(IdeaProposal):
-    """An idea as the pipeline keeps it: a unique directory-safe name."""
+    """An idea as the pipeline keeps it: a unique directory-safe name, and where it came from."""
+
+    source: Literal["model", "seed"] = "model"  # seed: the template's, used when the model gave none
+
+    @classmethod
+    def from_seed(cls, seed: dict[str, Any]) -> Idea:
+        """A template's seed idea (the published {"Name", "Title", ...} keys)."""
+        get = lambda k: seed.get(k, seed.get(k.lower()))  # noqa: E731
+        return cls(name=slugify(str(get("Name"))), title=str(get("Title")), experiment=str(get("Experiment")),
+                   interestingness=int(get("Interestingness")), feasibility=int(get("Feasibility")),
+                   novelty=int(get("Novelty")), source="seed")
 
     @field_validator("name")
     @classmethod

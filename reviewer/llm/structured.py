@@ -36,14 +36,22 @@ def extract_json(text: str) -> dict[str, Any]:
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            return _inline_refs(defs[name], defs)
-        return {k: _inline_refs(v, defs) for k, v in node.items() if k not in ("$defs", "title")}
+    """A schema node with $refs replaced by their definitions and `title` annotations dropped."""
     if isinstance(node, list):
         return [_inline_refs(v, defs) for v in node]
-    return node
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    out = {}
+    for key, value in node.items():
+        if key in ("$defs", "title"):
+            continue
+        if key in ("properties", "patternProperties"):  # keys here are field names, not keywords
+            out[key] = {name: _inline_refs(sub, defs) for name, sub in value.items()}
+        else:
+            out[key] = _inline_refs(value, defs)
+    return out
 
 
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:

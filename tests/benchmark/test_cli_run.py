@@ -26,6 +26,7 @@ class FakePipelineConfig:  # the fields the runner may set; unknown ones must be
     check_novelty: bool = True
     max_tokens: int | None = None
     experiment_args: list[str] | None = None
+    idea_reflections: int = 2
 
 
 def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
@@ -33,7 +34,7 @@ def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
 
     def run_idea(cfg, idea):
         seen.append((cfg.template, cfg.reviewer_model, cfg.max_runs, cfg.check_novelty, cfg.max_tokens,
-                     tuple(cfg.experiment_args)))
+                     tuple(cfg.experiment_args), cfg.idea_reflections))
         return fake_run_idea(cfg, idea)
 
     monkeypatch.setenv("FAKE_CRASH_FIXED", "1")
@@ -43,10 +44,11 @@ def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
     out = tmp_path / "res"
     result = CliRunner().invoke(main, ["run", "fake/model", "--templates", "grokking,char_lm", "--ideas", "2",
                                        "--reviewer", "judge", "--max-runs", "2", "--no-novelty",
-                                       "--max-tokens", "512", "--experiment-args", "--smoke --seeds 1", "--out", str(out)])
+                                       "--max-tokens", "512", "--experiment-args", "--smoke --seeds 1", "--pipeline-option", "idea_reflections=0",
+                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
     smoke = ("--smoke", "--seeds", "1")
-    assert sorted(seen) == [("char_lm", "judge", 2, False, 512, smoke)] * 2 + [("grokking", "judge", 2, False, 512, smoke)] * 2
+    assert sorted(seen) == [("char_lm", "judge", 2, False, 512, smoke, 0)] * 2 + [("grokking", "judge", 2, False, 512, smoke, 0)] * 2
     with ResultsDB(out) as db:
         assert [(r["template"], r["status"]) for r in db.runs()] == [("char_lm", "done"), ("grokking", "done")]
         assert json.loads(db.runs()[0]["config_json"])["check_novelty"] is False
@@ -56,6 +58,15 @@ def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
     rows = json.loads((tmp_path / "b" / "rows.json").read_text())
     assert [(r["template"], r["ideas"], r["completed"], r["valid"]) for r in rows] == \
         [("char_lm", 2, 1, 1), ("grokking", 2, 1, 1)]
+
+
+def test_unknown_pipeline_option_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "_pipeline", lambda: SimpleNamespace(
+        PipelineConfig=FakePipelineConfig, generate_ideas=fake_generate, run_idea=fake_run_idea))
+    result = CliRunner().invoke(main, ["run", "m", "--templates", "grokking", "--pipeline-option", "idea_reflection=0",
+                                       "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "Error: PipelineConfig has no field(s) idea_reflection" in result.output
+    assert not (tmp_path / "results.sqlite").exists() or not ResultsDB(tmp_path).runs()  # nothing recorded
 
 
 def test_address_needs_ray_executor(tmp_path):

@@ -74,6 +74,7 @@ def test_seeds_give_mean_and_stderr_with_failed_runs_padded(tmp_path):
     assert b.novel is None  # never checked, not "zero novel ideas"
     assert b.cost_usd == pytest.approx(2.5)  # idea generation + the finished idea
     assert b.incidents == 1 and b.mean_score is None and b.cost_per_valid_paper is None
+    assert a.run_notes == ["seed 2: ConnectionError: server down"] and b.run_notes == []
     assert b.cost_per_idea == 2.0  # the idea still running has no cost yet: not counted as free
 
 
@@ -120,6 +121,7 @@ def test_json_markdown_and_html_outputs(tmp_path):
     md = written["markdown"].read_text()
     assert "| model-a | grokking | 3 (1 failed) | 1.3 ± 0.7 | 1.3 ± 0.7 | 1.3 ± 0.7 | 1.3 ± 0.7 | 1.0 ± 0.6 | 6.00 [5.00, 7.00] (n=3) | 7 | 0.50 | $1.33 ± $0.6667 | $1.00 [$1.00, $1.00] | $1.33 |" in md
     assert "| ai-scientist/sonnet | grokking | 1 | 2 | – | – | 2 | – | 6.00 [5.00, 7.00] (n=2) | 7 |" in md
+    assert "## Run notes\n\n- model-a / grokking, seed 2: ConnectionError: server down" in md
     page = written["html"].read_text()
     assert "<script>" in page and "data:image/png;base64," in page and "http" not in page.split("<body>")[1]
     assert to_json_rows(rows)[0]["model"] == "model-a" and to_markdown([]).startswith("# Leaderboard")

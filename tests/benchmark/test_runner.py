@@ -188,8 +188,8 @@ def test_sigkill_loses_nothing_finished_and_the_rerun_continues(tmp_path, monkey
 
     try:
         for _ in range(600):  # two ideas finish, the third hangs
-            if db_path.exists() and {"good", "no_paper"} <= done():
-                break
+            if db_path.exists() and {"good", "no_paper"} <= done() and "crash" in calls(tmp_path / "res"):
+                break  # the third idea has started, and hangs
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             time.sleep(0.1)
     finally:
@@ -243,3 +243,16 @@ def test_each_idea_gets_its_own_config_and_model_clients(tmp_path):
         execute_idea(cfg, {"name": name, "title": name}, None, {}, run_idea, FakeIdea)
     assert seen[0] is not cfg and seen[1] is not seen[0] and seen[0]._clients is not seen[1]._clients
     assert len(cfg._clients) == 1 and seen[0].out_dir == tmp_path
+
+
+def test_an_older_database_gains_new_columns_on_open(tmp_path):
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    con.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, model TEXT NOT NULL, template TEXT NOT NULL, "
+                "seed INTEGER NOT NULL, n_ideas INTEGER NOT NULL, status TEXT NOT NULL, error TEXT, out_dir TEXT, "
+                "config_json TEXT, ideas_tokens INTEGER, ideas_cost_usd REAL, started_at REAL, finished_at REAL)")
+    con.commit()
+    con.close()
+    with ResultsDB(tmp_path) as db:
+        rid = db.ensure_run("m", "t", 0, 1, tmp_path, {})
+        db.set_run_ideas_usage(rid, 10, 0.5, 12.5)
+        assert db.runs()[0]["ideas_seconds"] == 12.5

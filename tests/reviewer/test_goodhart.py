@@ -212,3 +212,27 @@ def test_goodhart_cli_writes_report(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert [g["judge"] for g in data["papers"][0]["judge_gains"]] == ["gpt-4o@harsh", "gpt-4o@methods"]
     assert data["run"]["usage"]["calls"] > 0
     assert "Goodhart check" in result.output
+
+
+def test_quick_form_scores_with_one_weakness_and_overall(tmp_path: Path) -> None:
+    def responder(messages, purpose):
+        if purpose.startswith("goodhart revise"):
+            assert "- Too terse." in messages[-1]["content"]  # A's weakness drives the rewrite
+            return f"{MARK} {passage_of(messages)}"
+        assert purpose.startswith("quick-review[")
+        harsh = messages[0]["content"] == PROMPT_VARIANTS["harsh"]
+        score = 3 if harsh else (8 if MARK in messages[-1]["content"] else 3)
+        return json.dumps({"weakness": "Too terse.", "overall": score})
+
+    client_for, _ = scripted_factory(responder)
+    path = tmp_path / "p.txt"
+    path.write_text(PAPER, encoding="utf-8")
+    config = GoodhartConfig(optimize_with="gpt-4o", judges=[parse_judge_spec("gpt-4o@harsh")], form="quick",
+                            max_paper_chars=600, max_chunks=1)
+    run = run_goodhart([path], config, client_for=client_for, out_dir=tmp_path / "out")
+    assert run.papers[0].truncated_from == len(PAPER) and run.papers[0].chars <= 600
+    paper = build_report(run).papers[0]
+    assert paper.a_gain.native_before == 3 and paper.a_gain.native_after == 8
+    assert paper.judges_gain.estimate == 0 and paper.verdict == "not_confirmed"
+    saved = json.loads((tmp_path / "out" / "reviews" / "p" / "r1_A_gpt-4o.json").read_text())
+    assert saved["reviews"][0]["overall"] == 8

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from scientist_helpers import FIXTURES
 
 from scientist import experiments as exp
 from scientist.records import Idea

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
+from scientist_helpers import FIXTURES
 
 from scientist.pipeline import PipelineConfig, generate_ideas
 from scientist.records import Idea, IdeasRecord, slugify
@@ -53,6 +53,14 @@ def test_no_idea_at_all_is_a_failed_stage(tmp_path, scripted_client):
     assert generate_ideas(config(tmp_path, client, n_ideas=1, idea_reflections=0)) == []
     record = IdeasRecord.model_validate_json((tmp_path / "out" / "ideas.json").read_text())
     assert record.stage.status == "failed" and "no idea" in record.stage.error
+
+
+def test_seed_fallback_runs_the_template_idea_but_the_stage_still_failed(tmp_path, scripted_client):
+    client, _ = scripted_client({"ideas": ["{}"] * 3})
+    (idea,) = generate_ideas(config(tmp_path, client, n_ideas=1, idea_reflections=0, seed_fallback=True))
+    assert (idea.name, idea.source, idea.feasibility) == ("learning_rate", "seed", 10)
+    record = IdeasRecord.model_validate_json((tmp_path / "out" / "ideas.json").read_text())
+    assert record.stage.status == "failed" and "running the template's seed idea 'learning_rate'" in record.stage.error
 
 
 @pytest.mark.parametrize("raw, slug", [("Adaptive Weight-Decay (v2)", "adaptive_weight_decay_v2"), ("???", "idea")])

@@ -14,7 +14,13 @@ from scientist.latex import (
     latex_errors,
     missing_graphics,
 )
-from scientist.paper_template import clean_section, fill_section, latex_escape, section_body, section_names
+from scientist.paper_template import (
+    clean_section,
+    fill_section,
+    latex_escape,
+    section_body,
+    section_names,
+)
 from scientist.records import CompileRound
 from scientist.writeup import WriteupSettings, compile_with_fixes
 

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from conftest import FIXTURES, offline_fetch, recorded_fetch
+from scientist_helpers import FIXTURES, offline_fetch, recorded_fetch
 
 from scientist.literature import (
     LiteratureClient,

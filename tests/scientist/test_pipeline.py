@@ -6,9 +6,16 @@ import json
 import shutil
 
 import pytest
-from conftest import FIXTURES, review_json
+from scientist_helpers import FIXTURES, review_json
 
-from scientist.pipeline import PipelineConfig, config_from_manifest, generate_ideas, reset_stage, run_idea, run_pipeline
+from scientist.pipeline import (
+    PipelineConfig,
+    config_from_manifest,
+    generate_ideas,
+    reset_stage,
+    run_idea,
+    run_pipeline,
+)
 from scientist.records import IdeaOutcome, RunManifest
 from scientist.sandbox import SandboxLimits
 

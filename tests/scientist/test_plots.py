@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import FIXTURES
+from scientist_helpers import FIXTURES
 
 from scientist import plots
 from scientist.execution import copy_template_code

@@ -9,7 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from scientist.cli import register
-from scientist.pipeline import PipelineConfig, config_from_manifest, reset_stage, update_manifest
+from scientist.pipeline import (
+    PipelineConfig,
+    config_from_manifest,
+    reset_stage,
+    update_manifest,
+)
 from scientist.records import StageStatus
 from scientist.rundir import RunDir, read_model, write_json
 from scientist.sandbox import SandboxLimits

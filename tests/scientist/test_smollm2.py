@@ -6,11 +6,11 @@ and nothing crashes. Slow: minutes on two CPU cores.
 from __future__ import annotations
 
 import pytest
-from conftest import offline_fetch
+from scientist_helpers import offline_fetch
 
 from scientist.literature import LiteratureClient
 from scientist.pipeline import PipelineConfig, generate_ideas, run_idea
-from scientist.records import IDEA_STAGES, Idea, IdeaOutcome, IdeasRecord, RunManifest
+from scientist.records import IDEA_STAGES, IdeaOutcome, IdeasRecord, RunManifest
 from scientist.sandbox import SandboxLimits
 
 
@@ -28,7 +28,7 @@ def test_smollm2_fails_gracefully_with_every_stage_recorded(tmp_path):
     cfg = PipelineConfig(
         model="local/smollm2", template="grokking", n_ideas=1, out_dir=tmp_path / "out", max_runs=1, max_fixes=1,
         idea_reflections=0, writeup_fix_rounds=0, citation_rounds=0, novelty_rounds=1, max_tokens=200,
-        context_tokens=2048,
+        context_tokens=2048, seed_fallback=True,
         experiment_args=["--smoke", "--seeds", "1"], sandbox_limits=SandboxLimits(wall_time_s=120),
         reviewer_kwargs={"max_tokens": 256}, literature=LiteratureClient(cache_dir=tmp_path / "lit", fetch=offline_fetch))
     ideas = generate_ideas(cfg)
@@ -36,10 +36,9 @@ def test_smollm2_fails_gracefully_with_every_stage_recorded(tmp_path):
     assert record.stage is not None and record.stage.status in ("ok", "failed")
     assert len(record.ideas) + len(record.failures) == 1
     assert record.stage.model_calls >= 1 or "Error" in record.failures[0].error  # a call made, or why not
-    # whatever the ideas stage made of it, the later stages must run on an idea
-    idea = ideas[0] if ideas else Idea(name="seed_idea", title="Weight decay and grokking",
-                                       experiment="Vary weight_decay in experiment.py.",
-                                       interestingness=5, feasibility=8, novelty=3)
+    # whatever the ideas stage made of it, the later stages run on an idea (the seed one if need be)
+    idea = ideas[0]
+    assert idea.source == "model" or record.stage.status == "failed"
     outcome = run_idea(cfg, idea)
     assert set(outcome.stages) == set(IDEA_STAGES)
     for name, stage in outcome.stages.items():

@@ -49,3 +49,20 @@ def test_bounded_schema_caps_lists_only():
     assert props["Strengths"]["maxItems"] == 5 and props["Questions"]["maxItems"] == 5
     assert "maxLength" not in props["Summary"]  # llama.cpp cannot compile long maxLength rules
     assert schema_for(ReviewForm)["properties"]["Strengths"].get("maxItems") is None  # input untouched
+
+
+def test_fields_named_like_schema_keywords_survive_flattening():
+    from pydantic import BaseModel
+
+    class Inner(BaseModel):
+        title: str
+
+    class Idea(BaseModel):
+        title: str
+        type: int
+        inner: Inner
+
+    schema = schema_for(Idea)
+    assert set(schema["properties"]) == {"title", "type", "inner"}
+    assert schema["properties"]["inner"]["properties"]["title"] == {"type": "string"}
+    assert set(schema["required"]) <= set(schema["properties"])
