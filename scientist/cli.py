@@ -3,6 +3,7 @@ and time per stage; `--resume DIR` continues a run after a crash."""
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -25,6 +26,32 @@ def _printer(console):  # type: ignore[no-untyped-def]
         console.print(line)
 
     return on_event
+
+
+def replay_factory(path: Path):  # type: ignore[no-untyped-def]
+    """Clients that answer each call with the next recorded reply for its purpose
+    ('review[0]' takes from 'review'; the last review reply is reused)."""
+    import json
+
+    from reviewer.llm.scripted import ScriptedModelClient
+
+    queues: dict[str, list[str]] = {k: list(v) for k, v in json.loads(path.read_text()).items()}
+
+    def respond(_messages: list[dict[str, str]], purpose: str) -> str | BaseException:
+        key = purpose.split("[")[0].strip()
+        queue = queues.get(key) or []
+        if not queue:
+            return RuntimeError(f"{path}: no recorded reply left for {purpose!r}")
+        return queue.pop(0) if len(queue) > 1 or key not in ("review", "reflection") else queue[0]
+
+    clients: dict[str, ScriptedModelClient] = {}
+
+    def factory(model: str) -> ScriptedModelClient:
+        if model not in clients:
+            clients[model] = ScriptedModelClient(respond, model=model if "/" not in model else "gpt-4o")
+        return clients[model]
+
+    return factory
 
 
 def _summary(console, outcomes) -> None:  # type: ignore[no-untyped-def]
@@ -73,15 +100,21 @@ def register(group: click.Group) -> None:
     @click.option("--seed-fallback", is_flag=True,
                   help="if the model writes no valid idea, run the template's first seed idea (marked source=seed)")
     @click.option("--unsafe-no-sandbox", is_flag=True, help="run experiments WITHOUT isolation")
+    @click.option("--replay", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                  help="recorded replies instead of a model: JSON {purpose: [reply, ...]} (demos, CI)")
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
-            context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox):
+            context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay):
         """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
         from rich.console import Console
 
-        from scientist.pipeline import PipelineConfig, config_from_manifest, run_pipeline
+        from scientist.pipeline import (
+            PipelineConfig,
+            config_from_manifest,
+            run_pipeline,
+        )
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
         if resume:
             cfg = config_from_manifest(resume)
             console.print(f"resuming {resume} ({cfg.model} on {cfg.template}, {cfg.n_ideas} idea(s))")
@@ -98,6 +131,10 @@ def register(group: click.Group) -> None:
                 sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
                 check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens,
                 context_tokens=context_tokens, seed_fallback=seed_fallback)
+        if replay is not None:
+            cfg.client_factory = replay_factory(replay)
+            console.print(f"[yellow]replaying recorded replies from {replay}; model name {cfg.model!r} "
+                          "is used for cost accounting only[/yellow]")
         if cfg.unsafe_no_sandbox:
             console.print("[bold red]WARNING: experiments run WITHOUT a sandbox[/bold red]")
         cfg.on_event = _printer(console)

@@ -5,7 +5,14 @@ import json
 from typing import Any
 
 from .prompting import budget_chars, clip
-from .records import Idea, IdeaFailure, IdeaProposal, IdeaReflection, IdeasRecord, slugify
+from .records import (
+    Idea,
+    IdeaFailure,
+    IdeaProposal,
+    IdeaReflection,
+    IdeasRecord,
+    slugify,
+)
 
 FIRST = """{task}
 
@@ -42,6 +49,23 @@ def _seed_names(seeds: list[Any]) -> set[str]:
     return names
 
 
+class DuplicateIdea(ValueError):
+    """The model gave back an idea that already exists (same title)."""
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.lower().split())
+
+
+def _titles(ideas: list[Any]) -> set[str]:
+    titles = set()
+    for i in ideas:
+        title = getattr(i, "title", None) or (i.get("Title") or i.get("title") if isinstance(i, dict) else None)
+        if title:
+            titles.add(_title_key(str(title)))
+    return titles
+
+
 def _unique_name(name: str, taken: set[str]) -> str:
     base = slugify(name)
     candidate, n = base, 2
@@ -68,6 +92,8 @@ def generate_one(
         proposal = IdeaProposal(**reflected.model_dump(exclude={"done"}))
         if reflected.done:
             break
+    if _title_key(proposal.title) in _titles(previous):
+        raise DuplicateIdea(f"the idea repeats an existing one: {proposal.title!r}")
     data = proposal.model_dump()
     data["name"] = _unique_name(proposal.name or proposal.title, taken)
     return Idea(**data)

@@ -239,14 +239,14 @@ def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
 # ---- stages 2-5, one idea ----------------------------------------------------------------
 def _resumable(cfg: PipelineConfig, idea: Idea, stage: str, path: Path, model: type[R],
                blank: Callable[[], R], body: Callable[[], R], judge: Callable[[R], tuple[str, str | None]],
-               clients: list[Any], skip: str | None = None, skip_status: str = "skipped") -> R:
+               clients: list[Any], skip: str | None = None) -> R:
     existing = read_model(path, model)
     if existing is not None and getattr(existing, "stage", None) is not None:
         return existing
     _emit(cfg, idea.name, stage, None)
     if skip is not None:
         record = blank()
-        record.stage = StageStatus(status=skip_status, error=skip)  # type: ignore[attr-defined]
+        record.stage = StageStatus(status="skipped", error=skip)  # type: ignore[attr-defined]
     else:
         record = run_stage(body, clients, lambda _err: blank(), judge)
     write_json(path, record)

@@ -16,8 +16,20 @@ from .latex import (
     error_context,
     missing_graphics,
 )
-from .literature import LiteratureClient, LiteratureUnavailable, bibtex_key, format_hits, make_bibtex
-from .paper_template import clean_section, fill_section, latex_escape, section_body, section_names
+from .literature import (
+    LiteratureClient,
+    LiteratureUnavailable,
+    bibtex_key,
+    format_hits,
+    make_bibtex,
+)
+from .paper_template import (
+    clean_section,
+    fill_section,
+    latex_escape,
+    section_body,
+    section_names,
+)
 from .prompting import budget_chars, clip, summarize_final_info
 from .records import (
     Citation,

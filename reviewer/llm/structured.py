@@ -62,19 +62,21 @@ def schema_for(model: type[BaseModel]) -> dict[str, Any]:
     return flat
 
 
-def bounded_schema(node: Any, max_items: int = 3) -> Any:
-    """`node` with a cap on every unbounded array.
+def bounded_schema(node: Any, max_items: int = 3, max_chars: int = 300) -> Any:
+    """`node` with a cap on every unbounded array and string.
 
-    Sent only to grammar-constrained local decoders: a small model under a grammar can otherwise
-    add list items until it runs out of tokens, and the truncated reply is invalid JSON. (String
-    lengths stay unbounded: llama.cpp expands maxLength into one grammar rule per character and
-    fails to parse the grammar for lengths in the thousands.)
+    Sent only to grammar-constrained local decoders. Measured with SmolLM2-135M: without caps
+    the model repeats itself inside a string until max_tokens (1,200 tokens, invalid JSON);
+    with 3 items and 300 characters it closed a valid review in 205 tokens. llama.cpp expands
+    maxLength into one nested rule per character, so caps in the thousands fail to compile.
     """
     if isinstance(node, list):
-        return [bounded_schema(v, max_items) for v in node]
+        return [bounded_schema(v, max_items, max_chars) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: bounded_schema(v, max_items) for k, v in node.items()}
+    out = {k: bounded_schema(v, max_items, max_chars) for k, v in node.items()}
     if out.get("type") == "array":
         out.setdefault("maxItems", max_items)
+    if out.get("type") == "string" and "enum" not in out:
+        out.setdefault("maxLength", max_chars)
     return out

@@ -58,3 +58,40 @@ def review_json(overall: int = 4, decision: str = "Reject") -> str:
         "Soundness": 2, "Presentation": 3, "Contribution": 2, "Overall": overall, "Confidence": 3,
         "Decision": decision,
     })
+
+
+IDEA = {"name": "step_size_sweep", "title": "Step Sizes and Convergence on Quadratics",
+        "experiment": "Run LR=0.3 then LR=0.45 and compare the final loss with the baseline LR=0.1.",
+        "interestingness": 4, "feasibility": 9, "novelty": 3}
+
+
+def edit(path: str, search: str, replace: str, tail: str) -> str:
+    return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n\n{tail}"
+
+
+def science_script() -> dict[str, list[str]]:
+    return {
+        "ideas": [json.dumps(IDEA), json.dumps({**IDEA, "done": True})],
+        "novelty": [json.dumps({"thought": "No paper sweeps this exact toy setting.", "decision": "novel", "query": ""})],
+        "experiments": [
+            "Run 1: learning rate 0.3.\n" + edit("experiment.py", "LR = 0.1", "LR = 0.3", "ACTION: RUN"),
+            "Run 2: learning rate 0.45.\n" + edit("experiment.py", "LR = 0.3", "LR = 0.45", "ACTION: RUN"),
+            "Both step sizes converge faster than the baseline.\n"
+            + edit("notes.txt", "Description: the unmodified template code.",
+                   "Description: the unmodified template code.\nObservation: larger steps converge faster.",
+                   "ACTION: STOP"),
+        ],
+        "plots": [
+            edit("plot.py", 'labels = {"run_0": "Baseline"}',
+                 'labels = {"run_0": "Baseline", "run_1": "LR 0.3", "run_2": "LR 0.45"}', ""),
+            json.dumps({"descriptions": {"loss.png": "Loss per step, log scale, for the three step sizes."}}),
+        ],
+        "citations": [json.dumps({"selected": [0]}), json.dumps({"thought": "enough", "done": True, "query": ""})],
+        "writeup": [
+            "```latex\nLarger gradient steps reach a lower final loss on a quadratic.\n```",
+            "```latex\n\\section{Introduction}\nStep sizes matter \\citep{robbins1951stochastic, power2022grokking, made2099up}.\n```",
+            "```latex\nFigure~\\ref{fig:loss} shows the loss.\n\\begin{figure}[h]\\centering"
+            "\\includegraphics[width=0.6\\linewidth]{loss.png}\\caption{Loss per step.}\\label{fig:loss}\\end{figure}\n```",
+        ],
+        "review": [review_json(overall=5)],
+    }

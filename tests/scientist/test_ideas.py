@@ -22,8 +22,9 @@ def config(tmp_path, client, **kw):  # type: ignore[no-untyped-def]
 def test_reflection_improves_idea_and_names_are_unique(tmp_path, scripted_client):
     reflected = {**PROPOSAL, "novelty": 3, "done": False}
     final = {**PROPOSAL, "experiment": "Sweep LR and STEPS.", "novelty": 2, "done": True}
+    second = {**PROPOSAL, "title": "Step counts"}
     client, script = scripted_client({"ideas": [json.dumps(PROPOSAL), json.dumps(reflected), json.dumps(final),
-                                                json.dumps(PROPOSAL), json.dumps({**PROPOSAL, "done": True})]})
+                                                json.dumps(second), json.dumps({**second, "done": True})]})
     ideas = generate_ideas(config(tmp_path, client, n_ideas=2, idea_reflections=3))
     assert [i.name for i in ideas] == ["learning_rate_2", "learning_rate_3"]  # the seed idea holds learning_rate
     assert ideas[0].experiment == "Sweep LR and STEPS." and ideas[0].novelty == 2  # stopped when done
@@ -46,6 +47,14 @@ def test_failed_slot_recorded_and_resume_makes_no_call(tmp_path, scripted_client
     assert record.stage.status == "ok" and record.stage.error == "1 of 2 idea(s) failed"
     calls = len(script.requests)
     assert generate_ideas(cfg) == ideas and len(script.requests) == calls
+
+
+def test_copy_of_a_seed_idea_is_a_failed_slot(tmp_path, scripted_client):
+    copy = {**PROPOSAL, "name": "lr_again", "title": "Learning rate and  CONVERGENCE on a quadratic"}
+    client, _ = scripted_client({"ideas": [json.dumps(copy)]})
+    assert generate_ideas(config(tmp_path, client, n_ideas=1, idea_reflections=0)) == []
+    record = IdeasRecord.model_validate_json((tmp_path / "out" / "ideas.json").read_text())
+    assert "DuplicateIdea" in record.failures[0].error and "repeats an existing one" in record.failures[0].error
 
 
 def test_no_idea_at_all_is_a_failed_stage(tmp_path, scripted_client):

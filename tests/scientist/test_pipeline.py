@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from scientist_helpers import FIXTURES, review_json
+from scientist_helpers import FIXTURES, review_json, science_script
 
 from scientist.pipeline import (
     PipelineConfig,
@@ -21,43 +21,6 @@ from scientist.sandbox import SandboxLimits
 
 TEMPLATE = FIXTURES / "tiny_template"
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
-
-IDEA = {"name": "step_size_sweep", "title": "Step Sizes and Convergence on Quadratics",
-        "experiment": "Run LR=0.3 then LR=0.45 and compare the final loss with the baseline LR=0.1.",
-        "interestingness": 4, "feasibility": 9, "novelty": 3}
-
-
-def edit(path: str, search: str, replace: str, tail: str) -> str:
-    return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n\n{tail}"
-
-
-def science_script() -> dict[str, list[str]]:
-    return {
-        "ideas": [json.dumps(IDEA), json.dumps({**IDEA, "done": True})],
-        "novelty": [json.dumps({"thought": "No paper sweeps this exact toy setting.", "decision": "novel", "query": ""})],
-        "experiments": [
-            "Run 1: learning rate 0.3.\n" + edit("experiment.py", "LR = 0.1", "LR = 0.3", "ACTION: RUN"),
-            "Run 2: learning rate 0.45.\n" + edit("experiment.py", "LR = 0.3", "LR = 0.45", "ACTION: RUN"),
-            "Both step sizes converge faster than the baseline.\n"
-            + edit("notes.txt", "Description: the unmodified template code.",
-                   "Description: the unmodified template code.\nObservation: larger steps converge faster.",
-                   "ACTION: STOP"),
-        ],
-        "plots": [
-            edit("plot.py", 'labels = {"run_0": "Baseline"}',
-                 'labels = {"run_0": "Baseline", "run_1": "LR 0.3", "run_2": "LR 0.45"}', ""),
-            json.dumps({"descriptions": {"loss.png": "Loss per step, log scale, for the three step sizes."}}),
-        ],
-        "citations": [json.dumps({"selected": [0]}), json.dumps({"thought": "enough", "done": True, "query": ""})],
-        "writeup": [
-            "```latex\nLarger gradient steps reach a lower final loss on a quadratic.\n```",
-            "```latex\n\\section{Introduction}\nStep sizes matter \\citep{robbins1951stochastic, power2022grokking, made2099up}.\n```",
-            "```latex\nFigure~\\ref{fig:loss} shows the loss.\n\\begin{figure}[h]\\centering"
-            "\\includegraphics[width=0.6\\linewidth]{loss.png}\\caption{Loss per step.}\\label{fig:loss}\\end{figure}\n```",
-        ],
-        "review": [review_json(overall=5)],
-    }
-
 
 def make_config(tmp_path, scripted_client, recorded_literature, script=None, **kw):  # type: ignore[no-untyped-def]
     client, sc = scripted_client(script or science_script())
@@ -159,30 +122,12 @@ def test_crash_inside_a_stage_resumes_that_stage(tmp_path, scripted_client, reco
     assert outcome.stages["writeup"].status == "failed" and "no latex today" in outcome.stages["writeup"].error
 
 
-def grokking_script() -> dict[str, list[str]]:
-    idea = {"name": "weak_weight_decay", "title": "Grokking Under Weak Weight Decay",
-            "experiment": "Lower AdamW weight decay from 1.0 to 0.1 and compare validation accuracy.",
-            "interestingness": 6, "feasibility": 9, "novelty": 4}
-    section = "```latex\nWeight decay 0.1 against 1.0 \\citep{power2022grokking}; see Figure~\\ref{fig:acc}.\n```"
-    results = ("```latex\n\\begin{figure}[h]\\centering\\includegraphics[width=0.5\\linewidth]{accuracy.png}"
-               "\\caption{Accuracy.}\\label{fig:acc}\\end{figure}\nSmoke-sized runs only.\n```")
-    return {
-        "ideas": [json.dumps(idea)],
-        "experiments": [
-            "Run 1: weight decay 0.1.\n" + edit("experiment.py", "    weight_decay: float = 1.0",
-                                                "    weight_decay: float = 0.1", "ACTION: RUN")],
-        "plots": [edit("plot.py", '    "run_0": "Baseline",', '    "run_0": "Baseline",\n    "run_1": "Weight decay 0.1",', ""),
-                  json.dumps({"descriptions": {"accuracy.png": "Train and validation accuracy per step."}})],
-        "writeup": [section] * 6 + [results, section],
-        "review": [review_json(overall=3)],
-    }
-
-
 @pytest.mark.slow  # about 75 s on 2 busy cores: torch in the sandbox, matplotlib, pdflatex
 @needs_tex
 def test_end_to_end_on_the_grokking_template(tmp_path, scripted_client, offline_literature):
     """The real template, its --smoke configuration, a real edit, a real sandbox, a real PDF."""
-    client, script = scripted_client(grokking_script())
+    # the same recorded replies `bench scientist run --replay` takes
+    client, script = scripted_client(json.loads((FIXTURES / "grokking_replay.json").read_text()))
     cfg = PipelineConfig(model="gpt-4o", template="grokking", n_ideas=1, out_dir=tmp_path / "out", max_runs=1,
                          max_fixes=1, idea_reflections=0, writeup_fix_rounds=1,
                          experiment_args=["--smoke", "--seeds", "1"],

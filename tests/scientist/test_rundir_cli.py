@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from scientist_helpers import FIXTURES, science_script
 
 from scientist.cli import register
 from scientist.pipeline import (
@@ -84,3 +86,22 @@ def test_cli_resume_of_a_finished_run_makes_no_call(cli, tmp_path: Path):
     result = CliRunner().invoke(cli, ["scientist", "run", "--resume", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "resuming" in result.output and json.loads((tmp_path / "manifest.json").read_text())["finished"] is True
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_cli_replay_run_to_reviewed_pdf(cli, tmp_path: Path):
+    """`bench scientist run` itself, with recorded replies, on the tiny template, to a reviewed PDF."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(science_script()))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, [
+        "scientist", "run", "--model", "gpt-4o", "--template", str(FIXTURES / "tiny_template"), "--out", str(out),
+        "--max-runs", "3", "--reflections", "1", "--no-novelty", "--citation-rounds", "0", "--time-limit", "60",
+        "--replay", str(replay)])
+    assert result.exit_code == 0, result.output
+    assert "replaying recorded replies" in result.output and "step_size_sweep" in result.output
+    outcome = json.loads((out / "step_size_sweep" / "outcome.json").read_text())
+    assert {k: v["status"] for k, v in outcome["stages"].items()} == {
+        "novelty": "skipped", "experiments": "ok", "plots": "ok", "writeup": "ok", "review": "ok"}
+    assert outcome["paper_compiled"] and (out / "step_size_sweep" / "paper" / "paper.pdf").exists()
+    assert outcome["n_runs_ok"] == 2 and outcome["overall"] == 5.0

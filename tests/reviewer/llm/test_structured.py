@@ -41,14 +41,16 @@ def test_review_schema_is_flat_and_constrains_scores():
     assert "Ethical Concerns" in schema["required"]
 
 
-def test_bounded_schema_caps_lists_only():
+def test_bounded_schema_caps_lists_and_strings_but_not_enums():
     from reviewer.llm.structured import bounded_schema
 
-    schema = bounded_schema(schema_for(ReviewForm), max_items=5)
+    schema = bounded_schema(schema_for(ReviewForm), max_items=5, max_chars=100)
     props = schema["properties"]
-    assert props["Strengths"]["maxItems"] == 5 and props["Questions"]["maxItems"] == 5
-    assert "maxLength" not in props["Summary"]  # llama.cpp cannot compile long maxLength rules
-    assert schema_for(ReviewForm)["properties"]["Strengths"].get("maxItems") is None  # input untouched
+    assert props["Strengths"]["maxItems"] == 5
+    assert props["Strengths"]["items"]["maxLength"] == 100
+    assert props["Summary"]["maxLength"] == 100
+    assert "maxLength" not in props["Decision"]  # an enum of strings stays as it is
+    assert "maxItems" not in schema_for(ReviewForm)["properties"]["Strengths"]  # input untouched
 
 
 def test_fields_named_like_schema_keywords_survive_flattening():
