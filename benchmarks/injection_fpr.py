@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from reviewer.injection import Finding, scan_pdf, scan_text  # noqa: E402
-from reviewer.injection_variants import INJECTIONS, TECHNIQUES, make_variant  # noqa: E402
+from reviewer.injection import Finding, scan_pdf, scan_text
+from reviewer.injection_variants import INJECTIONS, TECHNIQUES, make_variant
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

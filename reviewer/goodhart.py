@@ -86,7 +86,7 @@ class QuickRecord(BaseModel):
         return self.model_dump_json(indent=2)
 
 
-def quick_review(text: str, judge: "JudgeSpec", client: Any, *, samples: int, temperature: float,
+def quick_review(text: str, judge: JudgeSpec, client: Any, *, samples: int, temperature: float,
                  paper_id: str) -> QuickRecord:
     from .prompts import REVIEWER_SYSTEM
 
@@ -373,7 +373,7 @@ class GoodhartConfig(BaseModel):
 class GoodhartRun(BaseModel):
     config: GoodhartConfig
     papers: list[PaperRun]
-    created_at: str = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    created_at: str = Field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     usage: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -268,7 +268,7 @@ def to_markdown(report: GoodhartReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rich_table(report: GoodhartReport):  # noqa: ANN201 (rich.table.Table; imported lazily)
+def rich_table(report: GoodhartReport):
     from rich.table import Table
 
     table = Table(title=f"Goodhart check: optimised against {report.run.config.optimize_with}")

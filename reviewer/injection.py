@@ -54,7 +54,9 @@ def scan_text(text: str) -> list[Finding]:
 
 def scan_pdf(path: str | Path) -> list[Finding]:
     """Hidden text and reviewer-directed imperatives in a PDF."""
-    from reviewer.injection_pdf import scan_pdf_document  # imports pymupdf only when needed
+    from reviewer.injection_pdf import (
+        scan_pdf_document,  # imports pymupdf only when needed
+    )
 
     return scan_pdf_document(Path(path))
 

@@ -21,7 +21,7 @@ _CONFUSABLES = {
     "ε": "e", "ι": "i", "κ": "k", "τ": "t", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
     "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "І": "I", "Ѕ": "S", "Ј": "J",
 }
-_SPECIAL = re.compile(f"[^\\x00-\\x7f]|-[ \\t]*\\n[ \\t]*(?=[a-z])")
+_SPECIAL = re.compile("[^\\x00-\\x7f]|-[ \\t]*\\n[ \\t]*(?=[a-z])")
 
 
 class NormalisedText:

@@ -8,10 +8,23 @@ import pytest
 
 from reviewer import goodhart
 from reviewer.goodhart import (
-    PROMPT_VARIANTS, GoodhartConfig, JudgeSpec, compare_numbers, numbers_in, parse_judge_spec, revise_text,
+    PROMPT_VARIANTS,
+    GoodhartConfig,
+    JudgeSpec,
+    compare_numbers,
+    numbers_in,
+    parse_judge_spec,
+    revise_text,
     run_goodhart,
 )
-from reviewer.goodhart_report import Interval, bootstrap_diff_ci, bootstrap_mean_ci, build_report, verdict, write_report
+from reviewer.goodhart_report import (
+    Interval,
+    bootstrap_diff_ci,
+    bootstrap_mean_ci,
+    build_report,
+    verdict,
+    write_report,
+)
 from reviewer.llm.scripted import ScriptedModelClient
 
 MARK = "Put plainly,"  # what the scripted reviser adds; reviewer A loves it, the harsh judge does not care
