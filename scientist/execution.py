@@ -18,6 +18,7 @@ EDITABLE_CODE = ("experiment.py", "plot.py")
 class CommandResult(BaseModel):
     """What the pipeline keeps of one sandboxed command."""
 
+    command: list[str] = Field(default_factory=list)
     ok: bool
     exit_code: int | None
     timed_out: bool
@@ -57,12 +58,13 @@ def run_command(
     """`python <args>` in the sandbox, with `workdir` writable. The full record goes to `log_path`."""
     from scientist.sandbox import run_in_sandbox
 
-    result = run_in_sandbox([sys.executable, *args], workdir, limits=limits,
+    command = [sys.executable, *args]
+    result = run_in_sandbox(command, workdir, limits=limits,
                             readonly_binds=list(readonly or []), unsafe_no_sandbox=unsafe_no_sandbox)
     if log_path is not None:
         write_json(log_path, result)
     return CommandResult(
-        ok=bool(result.ok), exit_code=result.exit_code, timed_out=bool(result.timed_out),
+        command=command, ok=bool(result.ok), exit_code=result.exit_code, timed_out=bool(result.timed_out),
         wall_time_s=float(result.wall_time_s or 0.0), stdout_tail=result.stdout_tail or "",
         stderr_tail=result.stderr_tail or "",
         incidents=[i.model_dump(mode="json") if hasattr(i, "model_dump") else dict(i) for i in result.incidents],

@@ -65,6 +65,17 @@ def embedded_model(model: str) -> EmbeddedModel:
     return EMBEDDED_MODELS[name]
 
 
+def default_threads() -> int:
+    """Threads for a new server: the cores not already busy, 1 to 4.
+
+    llama.cpp threads spin while they wait for each other; with more threads than free cores
+    (two servers on two cores, or a server beside a training run) generation slowed 5-10x here.
+    """
+    cores = os.cpu_count() or 2
+    busy = int(os.getloadavg()[0] + 0.5)
+    return max(1, min(4, cores - busy))
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -77,8 +88,7 @@ class EmbeddedServer:
     def __init__(self, model: EmbeddedModel, n_ctx: int = CONTEXT_TOKENS, threads: int | None = None) -> None:
         self.model = model
         self.n_ctx = n_ctx
-        # llama.cpp threads spin while waiting: more threads than free cores slows it down badly.
-        self.threads = threads or int(os.environ.get("BENCH_LLAMA_THREADS", 0)) or max(1, min(os.cpu_count() or 2, 4))
+        self.threads = threads or int(os.environ.get("BENCH_LLAMA_THREADS", 0)) or default_threads()
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self._log = tempfile.NamedTemporaryFile(prefix="bench-llama-", suffix=".log", delete=False)

@@ -21,7 +21,9 @@ def extract_json(text: str) -> dict[str, Any]:
     strings are handled.
     """
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    decoder = json.JSONDecoder()
+    # strict=False: llama.cpp's JSON grammar lets raw newlines and tabs into strings, which
+    # strict JSON rejects although the object is otherwise well formed.
+    decoder = json.JSONDecoder(strict=False)
     last_error = "no '{' found"
     for candidate in candidates:
         for start in (i for i, ch in enumerate(candidate) if ch == "{"):

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from scientist.execution import CommandResult as CommandRecord
+from scientist.execution import run_command
 from scientist.templates import TemplateError, template_dir, validate_final_info
 
 DEFAULT_OUT_ROOT = Path("runs/baselines")
 RECORD_FILE = "baseline.json"
-
-
-class CommandRecord(BaseModel):
-    """What is kept of one sandboxed command (a subset of scientist.sandbox.SandboxResult)."""
-
-    command: list[str]
-    ok: bool
-    exit_code: int | None
-    timed_out: bool
-    wall_time_s: float
-    stdout_tail: str = ""
-    stderr_tail: str = ""
-    incidents: list[dict[str, Any]] = Field(default_factory=list)
-    sandboxed: bool = True
 
 
 class BaselineResult(BaseModel):
@@ -61,26 +48,10 @@ def copy_template(name: str, dest: Path, *, force: bool = False) -> Path:
 
 
 def _run(args: list[str], workdir: Path, wall_time_s: float, memory_mb: int, unsafe_no_sandbox: bool) -> CommandRecord:
-    from scientist.sandbox import SandboxLimits, run_in_sandbox
+    from scientist.sandbox import SandboxLimits
 
-    command = [sys.executable, *args]
-    res = run_in_sandbox(
-        command,
-        workdir,
-        limits=SandboxLimits(wall_time_s=wall_time_s, memory_mb=memory_mb),
-        unsafe_no_sandbox=unsafe_no_sandbox,
-    )
-    return CommandRecord(
-        command=command,
-        ok=bool(res.ok),
-        exit_code=res.exit_code,
-        timed_out=bool(res.timed_out),
-        wall_time_s=float(res.wall_time_s),
-        stdout_tail=res.stdout_tail,
-        stderr_tail=res.stderr_tail,
-        incidents=[i.model_dump(mode="json") for i in res.incidents],
-        sandboxed=bool(res.sandboxed),
-    )
+    limits = SandboxLimits(wall_time_s=wall_time_s, memory_mb=memory_mb)
+    return run_command(args, workdir, limits, unsafe_no_sandbox=unsafe_no_sandbox)
 
 
 def run_baseline(

@@ -68,3 +68,9 @@ def test_fields_named_like_schema_keywords_survive_flattening():
     assert set(schema["properties"]) == {"title", "type", "inner"}
     assert schema["properties"]["inner"]["properties"]["title"] == {"type": "string"}
     assert set(schema["required"]) <= set(schema["properties"])
+
+
+def test_raw_control_characters_inside_strings_are_accepted():
+    # Seen from llama.cpp's grammar-constrained decoding: a literal newline inside a string.
+    assert extract_json('{"Summary": "line one\nline two\tend", "n": 1}') == {
+        "Summary": "line one\nline two\tend", "n": 1}
