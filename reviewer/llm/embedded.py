@@ -72,8 +72,25 @@ def default_threads() -> int:
     (two servers on two cores, or a server beside a training run) generation slowed 5-10x here.
     """
     cores = os.cpu_count() or 2
-    busy = int(os.getloadavg()[0] + 0.5)
-    return max(1, min(4, cores - busy))
+    return max(1, min(4, cores - round(_busy_cores(cores))))
+
+
+def _busy_cores(cores: int, interval_s: float = 0.3) -> float:
+    """Cores busy right now, from two /proc/stat samples (the load average lags by minutes)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as handle:
+            values = [int(v) for v in handle.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(interval_s)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):  # not Linux: fall back to the load average
+        return os.getloadavg()[0]
+    if total1 == total0:
+        return 0.0
+    return cores * (1 - (idle1 - idle0) / (total1 - total0))
 
 
 def _free_port() -> int:
