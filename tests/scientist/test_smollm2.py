@@ -34,11 +34,12 @@ def test_smollm2_fails_gracefully_with_every_stage_recorded(tmp_path):
     ideas = generate_ideas(cfg)
     record = IdeasRecord.model_validate_json((tmp_path / "out" / "ideas.json").read_text())
     assert record.stage is not None and record.stage.status in ("ok", "failed")
-    assert len(record.ideas) + len(record.failures) == 1
+    model_ideas = [i for i in record.ideas if i.source == "model"]
+    assert len(model_ideas) + len(record.failures) == 1  # the one slot asked of the model
     assert record.stage.model_calls >= 1 or "Error" in record.failures[0].error  # a call made, or why not
     # whatever the ideas stage made of it, the later stages run on an idea (the seed one if need be)
     idea = ideas[0]
-    assert idea.source == "model" or record.stage.status == "failed"
+    assert idea.source == "model" or (idea.source == "seed" and record.failures)  # seed only as fallback
     outcome = run_idea(cfg, idea)
     assert set(outcome.stages) == set(IDEA_STAGES)
     for name, stage in outcome.stages.items():
