@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import shared_data_dir
 from click.testing import CliRunner
 
 from benchmark.import_reviews import ReviewImportError, read_reviews
@@ -15,7 +16,7 @@ from benchmark.leaderboard import (
 from benchmark.leaderboard_html import pareto_front
 from benchmark.results_db import ResultsDB
 
-REVIEWS = Path(__file__).resolve().parents[3] / "shared" / "data" / "iclr2022" / "llm_reviews"
+REVIEWS = shared_data_dir() / "iclr2022" / "llm_reviews"
 
 
 def outcome(name: str, *, compiled: bool, overall: float | None = None, cost: float = 1.0,

@@ -6,12 +6,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import shared_data_dir
 
 from benchmark.validity import CHECKS, ValidityConfig, check_idea_dir, check_paper
 
 from bench_paper_folder import VALID_TEX, make_paper, write_text_pdf
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = shared_data_dir()
 
 
 def failed(report) -> dict[str, str]:
