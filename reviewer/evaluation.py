@@ -263,9 +263,7 @@ async def areview_dataset(
             except Exception as err:  # one failed paper must not lose the others
                 errors.append(f"{pid}: {type(err).__name__}: {err}")
                 return
-            tmp = records_dir / f".{pid}.json.tmp"
-            save_record(record, tmp)
-            tmp.replace(records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
+            save_record(record, records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
             done[pid] = record
 
     if todo:

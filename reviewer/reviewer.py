@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .atomic_file import write_text_atomic
 from .fewshot import load_examples, render_examples
 from .form import SCORE_RANGES, Decision, MetaReview, MetaReviewText, Reflection, ReviewForm
 from .llm import CallUsage, ModelClient, default_model
@@ -164,8 +165,7 @@ def review_paper(
 
 
 def save_record(record: ReviewRecord, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(record.to_json(), encoding="utf-8")
+    write_text_atomic(path, record.to_json())
 
 
 def load_record(path: Path) -> ReviewRecord:

@@ -16,10 +16,11 @@ malformed or fails, no file is changed and the message says why, for the model t
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from reviewer.atomic_file import write_text_atomic
 
 SEARCH = re.compile(r"^\s*<{5,9} ?SEARCH\s*$")
 DIVIDER = re.compile(r"^\s*={5,9}\s*$")
@@ -155,9 +156,7 @@ def apply_edit_blocks(blocks: list[EditBlock], files: dict[str, Path]) -> list[s
         path = paths[key]
         if path.exists() and path.read_text() == new:
             continue
-        tmp = path.with_name(f".{path.name}.edit.tmp")
-        tmp.write_text(new)
-        os.replace(tmp, path)
+        write_text_atomic(path, new)
         changed.append(key)
     return changed
 

@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
+
+from reviewer.atomic_file import write_text_atomic
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,28 +23,13 @@ NON_CODE = {"prompt.json", "seed_ideas.json", "latex", "__pycache__", "README.md
 
 
 def write_json(path: Path, obj: BaseModel | dict | list) -> None:
-    """Write JSON so that a crash never leaves a half-written file: temp file, fsync, rename."""
+    """Write JSON so that a crash never leaves a half-written file."""
     data = obj.model_dump(mode="json") if isinstance(obj, BaseModel) else obj
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; records are meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def read_model(path: Path, model: type[M]) -> M | None:

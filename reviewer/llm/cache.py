@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..atomic_file import write_text_atomic
 
 
 def default_cache_dir() -> Path:
@@ -36,10 +37,5 @@ class ResponseCache:
             return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Atomic write: a crash mid-write never leaves a truncated entry that poisons later runs.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, ensure_ascii=False)
-        os.replace(tmp, path)
+        # Atomic: a crash mid-write never leaves a truncated entry that poisons later runs.
+        write_text_atomic(self._path(key), json.dumps(value, ensure_ascii=False))
