@@ -16,7 +16,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int = 2) -> None:
     """One line on stderr, unwrapped, and a non-zero exit: never a traceback for bad input."""
     err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from pathlib import Path
 
 import click
+
+from .cli import fail
 
 from .dataset import DatasetError
 
@@ -37,11 +38,6 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 # ---------------------------------------------------------------- eval
@@ -75,9 +71,9 @@ def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble
     from .evaluation import areview_dataset, cross_fitted_rows, evaluate_tables
 
     if bool(reviews) == bool(papers or model):
-        _fail("give either --reviews CSV (recorded reviews) or --papers DIR with --model M (live reviewing)")
+        fail("give either --reviews CSV (recorded reviews) or --papers DIR with --model M (live reviewing)")
     if (papers is None) != (model is None):
-        _fail("--papers and --model go together")
+        fail("--papers and --model go together")
     try:
         dataset = load_dataset(ratings)
         if limit:
@@ -97,7 +93,7 @@ def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble
         if cross_fit:
             cross_fitted_rows(dataset, result, tables, n_resamples=resamples, seed=seed)
     except (DatasetError, CalibrationError, FileNotFoundError) as err:
-        _fail(str(err))
+        fail(str(err))
     _print_eval(result)
     if json_out:
         result.write_json(json_out)
@@ -157,7 +153,7 @@ def calibrate_command(ratings, reviews, out, features, links, folds, repeats, re
     feature_sets = tuple(f.strip() for f in features.split(",") if f.strip())
     link_list = tuple(x.strip() for x in links.split(",") if x.strip())
     if unknown := [f for f in feature_sets if f not in FEATURE_SETS] + [x for x in link_list if x not in LINKS]:
-        _fail(f"unknown feature set or link: {unknown} (feature sets: {list(FEATURE_SETS)}, links: {list(LINKS)})")
+        fail(f"unknown feature set or link: {unknown} (feature sets: {list(FEATURE_SETS)}, links: {list(LINKS)})")
     try:
         dataset = load_dataset(ratings)
         tables = [read_reviews(path) for path in reviews]
@@ -171,7 +167,7 @@ def calibrate_command(ratings, reviews, out, features, links, folds, repeats, re
                                       mean_rating=frame["mean_rating"].to_numpy(float), feature_sets=feature_sets,
                                       links=link_list, folds=folds, repeats=repeats, seed=seed, n_resamples=resamples)
     except (DatasetError, CalibrationError) as err:
-        _fail(str(err))
+        fail(str(err))
     cal.save(out)
     _print_oof(cv.summary(), title=f"out-of-fold metrics ({len(tables)} configuration(s), nested CV)")
     click.echo(f"final calibrator (fit on all {len(ids)} papers): {cal.describe() if len(cal.columns) <= 12 else cal.link + ', ' + str(len(cal.columns)) + ' features, cut-off ' + format(cal.threshold, '.3f')}")
@@ -224,7 +220,7 @@ def fetch_command(venue, year, out, limit, no_pdf, delay, username, password) ->
         client = make_client(year, username=username, password=password)
         summary = fetch_iclr(client, year, out, limit=limit, pdfs=not no_pdf, delay_s=delay)
     except FetchError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(json.dumps(summary, indent=2))
 
 
@@ -239,7 +235,7 @@ def export_command(data_dir, out, no_text) -> None:
     try:
         n = export_hf(data_dir, out, with_text=not no_text)
     except DatasetError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"wrote {n} papers to {out}")
 
 
