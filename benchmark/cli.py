@@ -14,10 +14,10 @@ import click
 # Modules that contribute commands, in the order their commands appear in `bench --help`.
 COMMAND_MODULES = (
     "reviewer.cli",  # bench review
-    "reviewer.cli_eval",  # bench reviewer eval|calibrate, bench data fetch|export
-    "reviewer.cli_goodhart",  # bench goodhart, bench injection scan
-    "scientist.cli_sandbox",  # bench sandbox run
-    "scientist.cli_templates",  # bench template baseline|list
+    "reviewer.eval.cli",  # bench reviewer eval|calibrate, bench data fetch|export
+    "benchmark.goodhart.cli",  # bench goodhart, bench injection scan
+    "scientist.sandbox.cli",  # bench sandbox run
+    "scientist.templates.cli",  # bench template baseline|list
     "scientist.cli",  # bench scientist run
     "benchmark.cli_run",  # bench run, bench leaderboard
 )

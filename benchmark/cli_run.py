@@ -47,8 +47,8 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     One row per idea (novelty, experiments, compiled, valid, review, cost, time, incidents) goes
     to OUT/results.sqlite as soon as the idea finishes; `bench leaderboard --results OUT` reads it.
     """
-    from .runner import BenchConfig, run_benchmark
-    from .validity import ValidityConfig
+    from benchmark.runner import BenchConfig, run_benchmark
+    from benchmark.validity.checks import ValidityConfig
 
     names = [t.strip() for spec in templates for t in spec.split(",") if t.strip()]
     if not names:
@@ -99,8 +99,8 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
 def leaderboard_command(results: tuple[Path, ...], imports: tuple[Path, ...], models: tuple[str, ...],
                         import_templates: tuple[str, ...], out_dir: Path, json_path: Path | None) -> None:
     """Aggregate results per model × template into leaderboard.md and leaderboard.html."""
-    from .import_reviews import ReviewImportError, read_reviews
-    from .leaderboard import build_leaderboard, to_markdown, write_leaderboard
+    from benchmark.leaderboard.imported import ReviewImportError, read_reviews
+    from benchmark.leaderboard.board import build_leaderboard, to_markdown, write_leaderboard
 
     if not results and not imports:
         default = Path("results")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .executors import ExecutorKind, make_executor
-from .results_db import ResultsDB
-from .validity import ValidityConfig, check_idea_dir
+from benchmark.executors import ExecutorKind, make_executor
+from benchmark.results_db import ResultsDB
+from benchmark.validity.checks import ValidityConfig, check_idea_dir
 
 Event = Callable[[str], None]
 

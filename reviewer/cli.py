@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from .llm import summarize
+from reviewer.llm import summarize
 
 console = Console()
 err_console = Console(stderr=True)
@@ -67,11 +67,11 @@ def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazi
 def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, temperature, api_base,
                    calibrator, json_out, no_cache) -> None:
     """Review the paper at PATH (.pdf, .txt or .md) with the NeurIPS review form."""
-    from .llm import ModelClient, ModelError
-    from .llm.embedded import EmbeddedModelError
-    from .paper_text import PaperInputError
-    from .review_file import review_file
-    from .reviewer import ReviewerConfig, save_record
+    from reviewer.llm import ModelClient, ModelError
+    from reviewer.llm.embedded import EmbeddedModelError
+    from reviewer.paper_text import PaperInputError
+    from reviewer.review_file import review_file
+    from reviewer.reviewer import ReviewerConfig, save_record
 
     try:
         client = ModelClient(model, api_base=api_base, cache=not no_cache)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .form import ReviewForm
+from reviewer.form import ReviewForm
 
 DEFAULT_DIR = Path(__file__).parent / "fewshot"
 

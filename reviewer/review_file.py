@@ -4,13 +4,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .llm import ModelClient
-from .paper_text import load_paper_text
-from .reviewer import ReviewerConfig, ReviewRecord, areview_paper
+from reviewer.llm import ModelClient
+from reviewer.paper_text import load_paper_text
+from reviewer.reviewer import ReviewerConfig, ReviewRecord, areview_paper
 
 
 def apply_calibrator(record: ReviewRecord, calibrator_path: Path) -> ReviewRecord:
-    from .calibration import load_calibrator
+    from reviewer.eval.calibration import load_calibrator
 
     calibrator = load_calibrator(calibrator_path)
     p = float(calibrator.p_accept(record.scores))
@@ -23,7 +23,7 @@ async def areview_file(
     path: Path, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
     calibrator: Path | None = None, paper_id: str | None = None,
 ) -> ReviewRecord:
-    from .injection import sanitize_text, scan_paper
+    from reviewer.injection.scan import sanitize_text, scan_paper
 
     path = Path(path)
     text = await asyncio.to_thread(load_paper_text, path)

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .atomic_file import write_text_atomic
-from .fewshot import load_examples, render_examples
-from .form import SCORE_RANGES, Decision, MetaReview, MetaReviewText, Reflection, ReviewForm
-from .llm import CallUsage, ModelClient, default_model
-from .prompts import (
+from reviewer.atomic_file import write_text_atomic
+from reviewer.fewshot import load_examples, render_examples
+from reviewer.form import SCORE_RANGES, Decision, MetaReview, MetaReviewText, Reflection, ReviewForm
+from reviewer.llm import CallUsage, ModelClient, default_model
+from reviewer.prompts import (
     AREA_CHAIR_PROMPT, AREA_CHAIR_SYSTEM, FEWSHOT_HEADER, FORM_INSTRUCTIONS, PAPER_TEMPLATE,
     REFLECTION_PROMPT, REVIEWER_SYSTEM, TRUNCATION_NOTE,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .records import IDEA_STAGES, StageStatus
+from scientist.records import IDEA_STAGES, StageStatus
 
 
 def _printer(console):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .rundir import NON_CODE, write_json
+from scientist.rundir import NON_CODE, write_json
 
 EDITABLE_CODE = ("experiment.py", "plot.py")
 

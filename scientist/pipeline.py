@@ -17,15 +17,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from . import experiments as exp_stage
-from . import plots as plot_stage
-from . import review_stage
-from . import writeup as writeup_stage
-from .ideas import extend_ideas
-from .literature import LiteratureClient
-from .novelty import check_novelty
-from .prompting import ContextBudget
-from .records import (
+from scientist import experiments as exp_stage
+from scientist import plots as plot_stage
+from scientist.stages import review as review_stage
+from scientist import writeup as writeup_stage
+from scientist.stages.ideas import extend_ideas
+from scientist.stages.literature import LiteratureClient
+from scientist.stages.novelty import check_novelty
+from scientist.prompting import ContextBudget
+from scientist.records import (
     IDEA_STAGES,
     CompiledPaper,
     ExperimentsRecord,
@@ -39,8 +39,8 @@ from .records import (
     StageStatus,
     utc_now,
 )
-from .rundir import IdeaDir, RunDir, read_model, write_json
-from .stage import UsageMeter, run_stage
+from scientist.rundir import IdeaDir, RunDir, read_model, write_json
+from scientist.stage import UsageMeter, run_stage
 
 R = TypeVar("R", bound=BaseModel)
 EventHook = Callable[[str, str, StageStatus | None], None]  # (idea or "*", stage, None at start)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from .records import StageStatus
+from scientist.records import StageStatus
 
 R = TypeVar("R", bound=BaseModel)
 

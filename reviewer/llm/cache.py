@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic_file import write_text_atomic
+from reviewer.atomic_file import write_text_atomic
 
 
 def default_cache_dir() -> Path:

@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from . import embedded
-from .cache import ResponseCache, request_key
-from .structured import JSONExtractionError, bounded_schema, extract_json, schema_for
-from .usage import CallUsage, UsageLog
+from reviewer.llm import embedded
+from reviewer.llm.cache import ResponseCache, request_key
+from reviewer.llm.structured import JSONExtractionError, bounded_schema, extract_json, schema_for
+from reviewer.llm.usage import CallUsage, UsageLog
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .client import ModelClient
+from reviewer.llm.client import ModelClient
 
 Responder = Callable[[list[dict[str, str]], str], "str | BaseException"]
 

@@ -24,7 +24,7 @@ REQUIRED_FILES = (
 IDEA_KEYS = ("Name", "Title", "Experiment", "Interestingness", "Feasibility", "Novelty")
 IDEA_SCORES = ("Interestingness", "Feasibility", "Novelty")
 # The slots every latex/template.tex marks with "%% BEGIN SECTION: <Name>" / "%% END SECTION: <Name>"
-# lines, in document order; scientist.paper_template fills them.
+# lines, in document order; scientist.latex.template fills them.
 PAPER_SECTIONS = (
     "Title",
     "Abstract",

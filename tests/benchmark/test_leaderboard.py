@@ -9,11 +9,11 @@ import pytest
 from conftest import shared_data_dir
 from click.testing import CliRunner
 
-from benchmark.import_reviews import ReviewImportError, read_reviews
-from benchmark.leaderboard import (
+from benchmark.leaderboard.imported import ReviewImportError, read_reviews
+from benchmark.leaderboard.board import (
     JSON_KEYS, bootstrap_ci, build_leaderboard, to_json_rows, to_markdown, write_leaderboard,
 )
-from benchmark.leaderboard_html import pareto_front
+from benchmark.leaderboard.html import pareto_front
 from benchmark.results_db import ResultsDB
 
 REVIEWS = shared_data_dir() / "iclr2022" / "llm_reviews"

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from benchmark.import_reviews import read_reviews
-from benchmark.leaderboard import build_leaderboard
-from benchmark.leaderboard_html import to_html
+from benchmark.leaderboard.imported import read_reviews
+from benchmark.leaderboard.board import build_leaderboard
+from benchmark.leaderboard.html import to_html
 
 from test_leaderboard import seeded_results
 

@@ -89,10 +89,10 @@ class HonestScientist:
 
 def test_scripted_model_produces_valid_papers_on_the_board(tmp_path):
     from reviewer.llm.scripted import ScriptedModelClient
-    from scientist.literature import LiteratureClient
+    from scientist.stages.literature import LiteratureClient
     from scientist.sandbox import SandboxLimits
 
-    from benchmark.leaderboard import build_leaderboard
+    from benchmark.leaderboard.board import build_leaderboard
     from benchmark.results_db import ResultsDB
     from benchmark.runner import BenchConfig, run_benchmark
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_data_dir
 
-from benchmark.validity import CHECKS, ValidityConfig, check_idea_dir, check_paper
+from benchmark.validity.checks import CHECKS, ValidityConfig, check_idea_dir, check_paper
 
 from bench_paper_folder import VALID_TEX, make_paper, write_text_pdf
 

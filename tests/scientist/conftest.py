@@ -22,14 +22,14 @@ def scripted_client() -> Callable[[dict[str, list[str]]], tuple[object, Script]]
 
 @pytest.fixture
 def offline_literature(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from scientist.literature import LiteratureClient
+    from scientist.stages.literature import LiteratureClient
 
     return LiteratureClient(cache_dir=tmp_path / "lit-cache", fetch=offline_fetch)
 
 
 @pytest.fixture
 def recorded_literature(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from scientist.literature import LiteratureClient
+    from scientist.stages.literature import LiteratureClient
 
     fetch = recorded_fetch({"semanticscholar": FIXTURES / "s2_search_grokking.json"})
     return LiteratureClient(cache_dir=tmp_path / "lit-cache", fetch=fetch, sleep=lambda s: None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from scientist_helpers import offline_fetch
 
-from scientist.literature import LiteratureClient
+from scientist.stages.literature import LiteratureClient
 from scientist.pipeline import PipelineConfig, generate_ideas, run_idea
 from scientist.records import IDEA_STAGES, IdeaOutcome, IdeasRecord, RunManifest
 from scientist.sandbox import SandboxLimits

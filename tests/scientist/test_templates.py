@@ -135,7 +135,7 @@ def _bib_keys(bib: str) -> list[str]:
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_latex_has_every_section_slot_and_real_references(name):
-    paper_template = pytest.importorskip("scientist.paper_template")
+    paper_template = pytest.importorskip("scientist.latex.template")
     latex = template_dir(name) / "latex"
     tex = (latex / "template.tex").read_text()
     assert paper_template.section_names(tex) == list(PAPER_SECTIONS)
@@ -158,7 +158,7 @@ def _latex(cmd: str, workdir: Path, *args: str) -> subprocess.CompletedProcess:
                     reason="pdflatex/bibtex not installed (Debian: texlive-latex-base, texlive-latex-extra)")
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_latex_compiles_empty_and_filled_with_citations(name, tmp_path):
-    paper_template = pytest.importorskip("scientist.paper_template")
+    paper_template = pytest.importorskip("scientist.latex.template")
     paper = tmp_path / "paper"
     shutil.copytree(template_dir(name) / "latex", paper)
     opts = ["-interaction=nonstopmode", "-halt-on-error", "template.tex"]

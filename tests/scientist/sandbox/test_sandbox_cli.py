@@ -6,7 +6,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from scientist import cli_sandbox
+from scientist.sandbox import cli as cli_sandbox
 from scientist.sandbox import SandboxResult, bwrap
 
 

@@ -1,0 +1,157 @@
+"""The leaderboard: per model × template, how many ideas became completed and valid papers,
+how good the reviewer found them, and at what cost.
+
+Conventions (after MLE-bench, AstaBench and PaperBench):
+- counts (ideas, novel, experiments passed, completed, valid), cost, time and incidents are per
+  seed: mean over seeds, with the standard error when there are several;
+- a run (seed) that crashed, or never finished, counts with zeros for what it did not finish;
+  an idea that crashed or never finished counts as not completed and not valid; nothing is dropped;
+- mean and max Overall score and mean P(accept) are over valid papers only (a paper counts only
+  if it is valid), with a 95% bootstrap interval; `mean_score_all` covers every reviewed paper;
+- cost has a 95% interval too (per idea), and the number of runs sits beside every score.
+Imported reviews (other systems' published papers) carry only what a review says.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.leaderboard.html import to_html
+from benchmark.leaderboard.imported import ImportedRun
+from benchmark.leaderboard.rows import JSON_KEYS, LeaderboardRow  # noqa: F401 (re-exported)
+from benchmark.leaderboard.table import to_json_rows, to_markdown
+from benchmark.results_db import find_databases
+from benchmark.validity.checks import CHECKS
+from reviewer.eval.bootstrap import mean_ci as bootstrap_ci
+
+
+# ---- statistics ----------------------------------------------------------------------------
+def mean_stderr(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    arr = np.asarray(values, dtype=float)
+    stderr = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else None
+    return float(arr.mean()), stderr
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+# ---- reading results databases -------------------------------------------------------------
+@dataclass
+class _Group:
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    ideas: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    check_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _read_db(path: Path, groups: dict[tuple[str, str], _Group]) -> None:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        for run in con.execute("SELECT * FROM runs"):
+            g = groups[(run["model"], run["template"])]
+            g.runs.append(dict(run))
+        for idea in con.execute("SELECT i.*, r.model, r.template FROM ideas i JOIN runs r USING (run_id)"):
+            groups[(idea["model"], idea["template"])].ideas[idea["run_id"]].append(dict(idea))
+        for c in con.execute("SELECT r.model, r.template, c.check_name FROM checks c "
+                             "JOIN runs r USING (run_id) WHERE c.passed = 0"):
+            groups[(c["model"], c["template"])].check_failures[c["check_name"]] += 1
+    finally:
+        con.close()
+
+
+def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
+    per_seed: dict[str, list[float]] = defaultdict(list)
+    failed_runs = 0
+    novelty_checked = False
+    for run in g.runs:
+        ideas = g.ideas.get(run["run_id"], [])
+        done = [i for i in ideas if i["status"] == "done"]
+        if run["status"] != "done" or len(done) < len(ideas):
+            failed_runs += 1
+        novelty_checked |= any(i["novel"] is not None for i in done)
+        per_seed["ideas"].append(len(ideas))
+        per_seed["novel"].append(sum(i["novel"] == 1 for i in done))
+        per_seed["experiments_passed"].append(sum(i["experiments_passed"] == 1 for i in done))
+        per_seed["completed"].append(sum(i["paper_compiled"] == 1 for i in done))
+        per_seed["valid"].append(sum(i["paper_valid"] == 1 for i in done))
+        per_seed["cost_usd"].append((run.get("ideas_cost_usd") or 0.0) + sum(i["cost_usd"] or 0.0 for i in ideas))
+        per_seed["wall_time_s"].append((run.get("ideas_seconds") or 0.0) + sum(i["wall_time_s"] or 0.0 for i in ideas))
+        per_seed["incidents"].append(sum(i["n_incidents"] or 0 for i in ideas))
+    all_ideas = [i for ideas in g.ideas.values() for i in ideas]
+    valid = [i for i in all_ideas if i["status"] == "done" and i["paper_valid"] == 1]
+    scores = [i["overall"] for i in valid if i["overall"] is not None]
+    reviewed = [i["overall"] for i in all_ideas if i["status"] == "done" and i["overall"] is not None]
+    decisions = [i["decision"] for i in valid if i["overall"] is not None and i["decision"]]
+    p_accept = [i["p_accept"] for i in valid if i["p_accept"] is not None]
+    idea_costs = [i["cost_usd"] for i in all_ideas if i["cost_usd"] is not None]  # finished ideas
+    row: dict[str, Any] = {}
+    for key in ("ideas", "novel", "experiments_passed", "completed", "valid", "cost_usd"):
+        row[key], row[f"{key}_stderr"] = mean_stderr(per_seed[key])
+    if not novelty_checked:
+        row["novel"], row["novel_stderr"] = None, None
+    total_cost, total_valid = sum(per_seed["cost_usd"]), sum(per_seed["valid"])
+    return LeaderboardRow(
+        model=model, template=template, seeds=len(g.runs), failed_runs=failed_runs, **row,
+        n_scored=len(scores), mean_score=_mean(scores), mean_score_ci=bootstrap_ci(scores),
+        max_score=max(scores) if scores else None, mean_score_all=_mean(reviewed), n_reviewed=len(reviewed),
+        mean_p_accept=_mean(p_accept),
+        accept_rate=(sum(d == "Accept" for d in decisions) / len(decisions)) if decisions else None,
+        cost_per_idea=_mean(idea_costs), cost_per_idea_ci=bootstrap_ci(idea_costs),
+        cost_per_valid_paper=total_cost / total_valid if total_valid else None,
+        wall_time_s=_mean(per_seed["wall_time_s"]), incidents=_mean(per_seed["incidents"]),
+        check_failures={c: g.check_failures.get(c, 0) for c in CHECKS},
+        run_notes=list(dict.fromkeys(f"seed {r['seed']}: {r['error'].splitlines()[0][:300]}"
+                                     for r in g.runs if r.get("error"))),
+        scores=scores, scores_all=reviewed,
+    )
+
+
+def rows_from_results(paths: list[Path]) -> list[LeaderboardRow]:
+    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
+    for db in find_databases(paths):
+        _read_db(db, groups)
+    return [_row_from_group(m, t, g) for (m, t), g in sorted(groups.items())]
+
+
+def row_from_import(run: ImportedRun) -> LeaderboardRow:
+    scores = [p.overall for p in run.papers if p.overall is not None]
+    decisions = [p.decision for p in run.papers if p.decision]
+    p_accept = [p.p_accept for p in run.papers if p.p_accept is not None]
+    return LeaderboardRow(
+        model=run.model, template=run.template, source=f"imported reviews: {run.source}", seeds=1,
+        ideas=len(run.papers), completed=len(run.papers), n_scored=len(scores), mean_score=_mean(scores),
+        mean_score_ci=bootstrap_ci(scores), max_score=max(scores) if scores else None,
+        mean_score_all=_mean(scores), n_reviewed=len(scores), mean_p_accept=_mean(p_accept),
+        accept_rate=(sum(d == "Accept" for d in decisions) / len(decisions)) if decisions else None,
+        scores=scores, scores_all=scores,
+    )
+
+
+def build_leaderboard(results: list[Path], imports: list[ImportedRun] = ()) -> list[LeaderboardRow]:
+    rows = rows_from_results(results) + [row_from_import(r) for r in imports]
+    # most valid papers first; rows whose validity is unknown (imported) after the others
+    return sorted(rows, key=lambda r: (r.valid is None, -(r.valid or 0), -(r.mean_score or 0), r.model, r.template))
+
+
+def write_leaderboard(rows: list[LeaderboardRow], out_dir: Path, json_path: Path | None = None) -> dict[str, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"markdown": out_dir / "leaderboard.md", "html": out_dir / "leaderboard.html"}
+    written["markdown"].write_text(to_markdown(rows))
+    written["html"].write_text(to_html(rows))
+    if json_path is not None:
+        json_path = Path(json_path)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(to_json_rows(rows), indent=2) + "\n")
+        written["json"] = json_path
+    return written

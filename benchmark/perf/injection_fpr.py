@@ -1,0 +1,176 @@
+"""Prompt-injection detector: false-positive rate on real papers, catch rate on injected variants.
+
+    python benchmark/perf/injection_fpr.py [--data ../shared/data] [--json OUT] [--pdf-dir DIR]
+
+* FPR: every ICLR 2022 text in DATA/iclr2022/papers (1,019 real submissions) is scanned; any
+  finding counts as a false positive (they were written before LLM reviewers existed).
+* Catch rate, text: every phrasing in `INJECTIONS` inserted at a paragraph break of a sample of
+  those texts.
+* Catch rate, PDF: every technique in `TECHNIQUES` on every PDF in DATA/ai_scientist_papers, each
+  variant scanned on its own; caught = a finding of the expected kind on the injected page
+  carrying at least 80% of the injected words. The clean PDFs are scanned too.
+* `--pdf-dir`: PDF false-positive rate on another folder of real PDFs (e.g. /usr/share/doc).
+Takes a few minutes on two cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from reviewer.injection.scan import Finding, scan_pdf, scan_text
+from reviewer.injection.variants import INJECTIONS, TECHNIQUES, make_variant
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def caught(findings: list[Finding], kind: str, page: int | None, text: str) -> bool:
+    hits = [f for f in findings if f.kind == kind and (page is None or f.page == page)]
+    found = set().union(*(_words(f.text) for f in hits)) if hits else set()
+    return len(_words(text) & found) >= 0.8 * len(_words(text))
+
+
+def iclr_fpr(papers: list[Path]) -> dict:
+    flagged = []
+    for path in papers:
+        findings = scan_text(path.read_text(encoding="utf-8", errors="replace"))
+        if findings:
+            flagged.append({"paper": path.name, "findings": [f.model_dump(mode="json") for f in findings]})
+    k, n = len(flagged), len(papers)
+    return {"papers": n, "flagged": k, "fpr": k / n if n else None, "fpr_ci95": wilson(k, n), "flagged_papers": flagged}
+
+
+def text_catch_rate(papers: list[Path], n_papers: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    sample = rng.sample(papers, min(n_papers, len(papers)))
+    total, missed = 0, []
+    for path in sample:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        breaks = [m.end() for m in re.finditer(r"\n\n", text)] or [len(text)]
+        for phrase in INJECTIONS:
+            cut = rng.choice(breaks)
+            findings = scan_text(text[:cut] + phrase + "\n\n" + text[cut:])
+            total += 1
+            if not caught(findings, "reviewer_directive", None, phrase):
+                missed.append({"paper": path.name, "phrase": phrase})
+    return {"variants": total, "caught": total - len(missed), "catch_rate": (total - len(missed)) / total,
+            "catch_rate_ci95": wilson(total - len(missed), total), "missed": missed}
+
+
+def pdf_catch_rate(pdfs: list[Path], page_index: int = 1) -> dict:
+    rows, clean_flagged = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        k = 0
+        for pdf in pdfs:
+            if scan_pdf(pdf):
+                clean_flagged.append(pdf.name)
+            for technique, (_writer, kind) in TECHNIQUES.items():
+                phrase = INJECTIONS[k % len(INJECTIONS)]
+                k += 1
+                target = make_variant(pdf, Path(tmp) / f"{pdf.stem}_{technique}.pdf", technique, phrase, page_index)
+                findings = scan_pdf(target)
+                rows.append({"paper": pdf.name, "technique": technique, "phrase": phrase,
+                             "caught": caught(findings, kind, page_index + 1, phrase),
+                             "findings": len(findings)})
+    n, c = len(rows), sum(r["caught"] for r in rows)
+    return {"variants": n, "caught": c, "catch_rate": c / n if n else None, "catch_rate_ci95": wilson(c, n),
+            "clean_pdfs": len(pdfs), "clean_pdfs_flagged": clean_flagged,
+            "missed": [r for r in rows if not r["caught"]], "by_technique": {
+                t: sum(r["caught"] for r in rows if r["technique"] == t) for t in TECHNIQUES}}
+
+
+def pdf_fpr(folder: Path, limit: int, seed: int) -> dict:
+    import pymupdf
+
+    files = sorted(folder.rglob("*.pdf"))
+    random.Random(seed).shuffle(files)
+    scanned, flagged = 0, []
+    for path in files:
+        if scanned >= limit:
+            break
+        try:
+            with pymupdf.open(path) as doc:
+                if doc.needs_pass or len(doc) > 40:
+                    continue
+            findings = scan_pdf(path)
+        except Exception:  # damaged or unusual files are not part of the measurement
+            continue
+        scanned += 1
+        if findings:
+            flagged.append({"pdf": str(path), "findings": [f"{f.kind} p{f.page}: {f.text[:80]!r}" for f in findings]})
+    return {"pdfs": scanned, "flagged": len(flagged), "fpr": len(flagged) / scanned if scanned else None,
+            "fpr_ci95": wilson(len(flagged), scanned), "flagged_pdfs": flagged}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path,
+                        default=Path(os.environ.get("BENCH_SHARED_DATA") or REPO.parent / "shared" / "data"))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--text-variant-papers", type=int, default=50)
+    parser.add_argument("--pdf-dir", type=Path, default=None)
+    parser.add_argument("--pdf-limit", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    papers = sorted((args.data / "iclr2022" / "papers").glob("*.txt"))
+    pdfs = sorted((args.data / "ai_scientist_papers").glob("*.pdf"))
+    if not papers:
+        sys.exit(f"no ICLR texts under {args.data / 'iclr2022' / 'papers'}")
+    result: dict = {}
+    started = time.monotonic()
+    result["iclr_text_fpr"] = iclr_fpr(papers)
+    r = result["iclr_text_fpr"]
+    print(f"FPR on {r['papers']} ICLR 2022 texts: {r['flagged']}/{r['papers']} = {r['fpr']:.4f} "
+          f"(95% CI {r['fpr_ci95'][0]:.4f}-{r['fpr_ci95'][1]:.4f})", flush=True)
+    for item in r["flagged_papers"]:
+        for f in item["findings"]:
+            print(f"  flagged {item['paper']}: {f['detail']} | {' '.join(f['text'].split())[:160]}")
+    result["text_variants"] = text_catch_rate(papers, args.text_variant_papers, args.seed)
+    r = result["text_variants"]
+    print(f"Text variants caught: {r['caught']}/{r['variants']} = {r['catch_rate']:.4f} "
+          f"(95% CI {r['catch_rate_ci95'][0]:.4f}-{r['catch_rate_ci95'][1]:.4f})", flush=True)
+    if pdfs:
+        result["pdf_variants"] = pdf_catch_rate(pdfs)
+        r = result["pdf_variants"]
+        print(f"PDF variants caught: {r['caught']}/{r['variants']} = {r['catch_rate']:.4f} "
+              f"({len(TECHNIQUES)} techniques x {len(pdfs)} papers); clean PDFs flagged: "
+              f"{len(r['clean_pdfs_flagged'])}/{r['clean_pdfs']}", flush=True)
+        for miss in r["missed"]:
+            print(f"  missed {miss['paper']} {miss['technique']}: {miss['phrase']}")
+    if args.pdf_dir:
+        result["pdf_fpr"] = pdf_fpr(args.pdf_dir, args.pdf_limit, args.seed)
+        r = result["pdf_fpr"]
+        print(f"FPR on {r['pdfs']} PDFs under {args.pdf_dir}: {r['flagged']}/{r['pdfs']}", flush=True)
+        for item in r["flagged_pdfs"]:
+            print(f"  flagged {item['pdf']}: {item['findings'][:3]}")
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Is a generated paper valid? A paper counts on the leaderboard only if every check passes.
+
+Each check reads files only (LaTeX source, BibTeX, PDF, figures, the experiment's
+final_info.json and logs), so a paper folder can be checked on its own, long after its run:
+
+- pdf_compiles: the PDF exists, opens and has text;
+- no_placeholders: no template leftovers, TODOs or unresolved "??" marks;
+- figures: every included graphic exists, every figure is referenced, every reference resolves;
+- citations: every cited key has a bibliography entry;
+- numbers_match: numbers quoted in Results appear (up to rounding) in the experiment's logs;
+- sections_nonempty: Results and Conclusion sections exist and hold text;
+- page_count: the PDF is within the page limit.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from scientist.latex import source as latex
+from benchmark.validity.numbers import Evidence, evidence_files, quoted_numbers
+
+CHECKS = ("pdf_compiles", "no_placeholders", "figures", "citations", "numbers_match",
+          "sections_nonempty", "page_count")
+_GRAPHICS_EXT = ("", ".png", ".pdf", ".jpg", ".jpeg", ".eps", ".svg")
+_PLACEHOLDERS = [
+    re.compile(r"\b[A-Z]{2,}(?:[ -][A-Z]{2,})* HERE\b"),  # AI-Scientist skeleton: "RESULTS HERE"
+    re.compile(r"\b(?:TODO|TBD|FIXME|XXX|PLACEHOLDER)\b"),
+    re.compile(r"lorem ipsum|\\lipsum", re.I),
+    re.compile(r"\[(?:INSERT|ADD|FILL)[^\]]*\]", re.I),
+    re.compile(r"<(?:insert|your|add|fill)[^>]{0,60}>", re.I),
+]
+
+
+class ValidityConfig(BaseModel):
+    max_pages: int = 12
+    min_section_words: int = 20
+    max_unsupported_numbers: int = 0  # quoted result numbers allowed to appear in no log
+    min_integer: int = 10  # integers up to this (seeds, run counts) are not checked
+
+
+class CheckResult(BaseModel):
+    name: str
+    passed: bool
+    reason: str = ""  # why it failed; what was checked when it passed
+
+
+class ValidityReport(BaseModel):
+    valid: bool
+    checks: list[CheckResult] = Field(default_factory=list)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    def summary(self) -> str:
+        if self.valid:
+            return "valid"
+        return "; ".join(f"{c.name}: {c.reason}" for c in self.failures)
+
+
+def _short(items: list[str], n: int = 5) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+# ---- the checks ------------------------------------------------------------------------
+def check_pdf_compiles(pdf: Path | None) -> tuple[CheckResult, int | None, str]:
+    """Also returns the page count and the PDF's text for the checks that need them."""
+    if pdf is None or not pdf.is_file():
+        return CheckResult(name="pdf_compiles", passed=False, reason="no PDF was produced"), None, ""
+    import pymupdf
+
+    try:
+        with pymupdf.open(pdf) as doc:
+            pages = doc.page_count
+            text = "\n".join(page.get_text() for page in doc)
+    except Exception as err:  # a truncated or corrupt file
+        return CheckResult(name="pdf_compiles", passed=False,
+                           reason=f"{pdf.name} does not open: {type(err).__name__}: {err}"), None, ""
+    if pages == 0 or not text.strip():
+        return CheckResult(name="pdf_compiles", passed=False, reason=f"{pdf.name} has no text"), pages, text
+    return CheckResult(name="pdf_compiles", passed=True, reason=f"{pdf.name}: {pages} pages"), pages, text
+
+
+def _text_lines(tex: str) -> list[str]:
+    """Lines of running text (not commands, not comments), whitespace-normalised."""
+    lines = (" ".join(line.split()) for line in latex.strip_comments(tex).splitlines())
+    return [line for line in lines if len(line) >= 4 and not line.startswith("\\") and latex.prose_words(line)]
+
+
+def template_leftovers(tex: str, template_tex: str) -> list[str]:
+    """Template text still in the paper: slot placeholders (the templates' "%% BEGIN SECTION:"
+    convention) left in place or slots left empty; without slots, text lines of the template's
+    sections found verbatim in the paper."""
+    template_slots, paper_slots = latex.slots(template_tex), latex.slots(tex)
+    if template_slots:
+        empty, found = [], []
+        for name, placeholder in template_slots.items():
+            body = paper_slots.get(name)
+            if body is None:
+                continue  # the slot markers were dropped: judged by the other checks
+            if not latex.prose_words(body) and not re.search(r"\\\w", latex.strip_comments(body)):
+                empty.append(name)
+            normalised = {" ".join(line.split()) for line in latex.strip_comments(body).splitlines()}
+            found += [f"template text {line!r}" for line in _text_lines(placeholder) if line in normalised]
+        return ([f"empty section slot(s) {', '.join(empty)}"] if empty else []) + found
+    paper_lines = set(_text_lines(tex))
+    return [f"template text {line!r}" for section in latex.sections(template_tex)
+            for line in _text_lines(section.body) if line in paper_lines]
+
+
+def check_placeholders(tex: str | None, pdf_text: str, template_tex: str | None) -> CheckResult:
+    found: list[str] = []
+    if tex is not None:
+        body = latex.document_body(latex.strip_comments(tex))
+        for rx in _PLACEHOLDERS:
+            found += [m.group(0) for m in rx.finditer(body)]
+        if template_tex:
+            found += template_leftovers(tex, template_tex)
+    unresolved = len(re.findall(r"\?\?|\[\?\]", pdf_text))
+    if unresolved:
+        found.append(f"{unresolved} unresolved '??' mark(s) in the PDF")
+    if tex is None and not pdf_text:
+        return CheckResult(name="no_placeholders", passed=False, reason="no LaTeX source or PDF text to check")
+    if found:
+        return CheckResult(name="no_placeholders", passed=False,
+                           reason=f"placeholders or template leftovers: {_short(list(dict.fromkeys(found)))}")
+    return CheckResult(name="no_placeholders", passed=True)
+
+
+def _graphic_exists(name: str, folders: list[Path]) -> bool:
+    return any((folder / f"{name}{ext}").is_file() for folder in folders for ext in _GRAPHICS_EXT)
+
+
+def check_figures(tex: str | None, paper_dir: Path) -> CheckResult:
+    if tex is None:
+        return CheckResult(name="figures", passed=False, reason="no LaTeX source")
+    folders = [paper_dir] + [paper_dir / p for p in latex.graphics_paths(tex)]
+    problems = [f"missing graphic {g}" for g in latex.included_graphics(tex) if not _graphic_exists(g, folders)]
+    referenced = set(latex.references(tex))
+    figures = latex.figures(tex)
+    for fig in figures:
+        what = _short(fig.graphics, 2) or "no graphic"
+        if not fig.labels:
+            problems.append(f"figure ({what}) has no label, so it is never referenced")
+        elif not referenced.intersection(fig.labels):
+            problems.append(f"figure {fig.labels[0]} is never referenced")
+    labels = latex.labels(tex)
+    problems += [f"\\ref{{{key}}} points to no label" for key in sorted(set(referenced) - labels)]
+    if problems:
+        return CheckResult(name="figures", passed=False, reason=_short(problems))
+    return CheckResult(name="figures", passed=True, reason=f"{len(figures)} figures")
+
+
+def bibliography_keys(tex: str, paper_dir: Path) -> set[str]:
+    keys = latex.bibitem_keys(tex)
+    for bib in latex.embedded_bibliographies(tex):
+        keys |= latex.bib_keys(bib)
+    for path in paper_dir.glob("*.bib"):
+        keys |= latex.bib_keys(path.read_text(errors="replace"))
+    return keys
+
+
+def check_citations(tex: str | None, paper_dir: Path) -> CheckResult:
+    if tex is None:
+        return CheckResult(name="citations", passed=False, reason="no LaTeX source")
+    cited = list(dict.fromkeys(latex.citations(tex)))
+    missing = sorted(set(cited) - bibliography_keys(tex, paper_dir))
+    if missing:
+        return CheckResult(name="citations", passed=False,
+                           reason=f"{len(missing)} citation key(s) without a bibliography entry: {_short(missing)}")
+    return CheckResult(name="citations", passed=True, reason=f"{len(cited)} keys cited")
+
+
+def check_numbers(tex: str | None, evidence_paths: list[Path], config: ValidityConfig) -> CheckResult:
+    if tex is None:
+        return CheckResult(name="numbers_match", passed=False, reason="no LaTeX source")
+    results = latex.find_sections(tex, r"result")
+    quoted = [q for s in results for q in quoted_numbers(s.body, min_integer=config.min_integer)]
+    if not quoted:
+        return CheckResult(name="numbers_match", passed=True, reason="no numbers quoted in Results")
+    evidence = Evidence.from_files(evidence_paths)
+    if not len(evidence):
+        return CheckResult(name="numbers_match", passed=False,
+                           reason=f"{len(quoted)} numbers quoted but no experiment results or logs to support them")
+    unsupported = [q.text for q in quoted if not evidence.supports(q)]
+    if len(unsupported) > config.max_unsupported_numbers:
+        return CheckResult(name="numbers_match", passed=False,
+                           reason=f"{len(unsupported)} of {len(quoted)} numbers in Results appear in no "
+                                  f"experiment log: {_short(unsupported)}")
+    return CheckResult(name="numbers_match", passed=True,
+                       reason=f"{len(quoted) - len(unsupported)} of {len(quoted)} numbers found in logs")
+
+
+def check_sections(tex: str | None, config: ValidityConfig) -> CheckResult:
+    if tex is None:
+        return CheckResult(name="sections_nonempty", passed=False, reason="no LaTeX source")
+    problems = []
+    for kind, pattern in (("Results", r"result"), ("Conclusion", r"conclu")):
+        found = latex.find_sections(tex, pattern)
+        if not found:
+            problems.append(f"no {kind} section")
+            continue
+        words = sum(len(latex.prose_words(s.body)) for s in found)
+        if words < config.min_section_words:
+            problems.append(f"{kind} has {words} words (< {config.min_section_words})")
+    if problems:
+        return CheckResult(name="sections_nonempty", passed=False, reason="; ".join(problems))
+    return CheckResult(name="sections_nonempty", passed=True)
+
+
+def check_page_count(pages: int | None, config: ValidityConfig) -> CheckResult:
+    if pages is None:
+        return CheckResult(name="page_count", passed=False, reason="no readable PDF")
+    if not 1 <= pages <= config.max_pages:
+        return CheckResult(name="page_count", passed=False, reason=f"{pages} pages (limit {config.max_pages})")
+    return CheckResult(name="page_count", passed=True, reason=f"{pages} pages")
+
+
+# ---- a paper folder ----------------------------------------------------------------------
+def find_tex(paper_dir: Path) -> Path | None:
+    if (paper_dir / "template.tex").is_file():
+        return paper_dir / "template.tex"
+    candidates = sorted(paper_dir.glob("*.tex"), key=lambda p: p.stat().st_size, reverse=True)
+    return candidates[0] if candidates else None
+
+
+def find_pdf(paper_dir: Path) -> Path | None:
+    for name in ("paper.pdf", "template.pdf"):
+        if (paper_dir / name).is_file():
+            return paper_dir / name
+    candidates = sorted(paper_dir.glob("*.pdf"))
+    return candidates[0] if candidates else None
+
+
+def check_paper(
+    paper_dir: Path, *, code_dir: Path | None = None, tex_path: Path | None = None,
+    pdf_path: Path | None = None, template_tex: Path | None = None, config: ValidityConfig | None = None,
+    extra_evidence: list[Path] = (),
+) -> ValidityReport:
+    """Run every check on one paper folder (LaTeX source, .bib, figures, PDF). `code_dir` holds
+    the experiment (run_*/final_info.json, logs); `extra_evidence` lists more result files."""
+    config = config or ValidityConfig()
+    paper_dir = Path(paper_dir)
+    tex_path = tex_path or (find_tex(paper_dir) if paper_dir.is_dir() else None)
+    pdf_path = pdf_path or (find_pdf(paper_dir) if paper_dir.is_dir() else None)
+    tex = tex_path.read_text(errors="replace") if tex_path and tex_path.is_file() else None
+    template = template_tex.read_text(errors="replace") if template_tex and template_tex.is_file() else None
+    compiled, pages, pdf_text = check_pdf_compiles(pdf_path)
+    checks = [
+        compiled,
+        check_placeholders(tex, pdf_text, template),
+        check_figures(tex, paper_dir),
+        check_citations(tex, paper_dir),
+        check_numbers(tex, (evidence_files(code_dir) if code_dir else []) + [p for p in extra_evidence if p.is_file()],
+                      config),
+        check_sections(tex, config),
+        check_page_count(pages, config),
+    ]
+    return ValidityReport(valid=all(c.passed for c in checks), checks=checks)
+
+
+def check_idea_dir(idea_dir: Path, *, tex_path: str | None = None, pdf_path: str | None = None,
+                   template_tex: Path | None = None, config: ValidityConfig | None = None) -> ValidityReport:
+    """Check the paper a pipeline run left in OUT/<idea>/ (paper/ and code/). The shared
+    baseline (OUT/baseline/run_0) and the harness's experiments.json are evidence too."""
+    idea_dir = Path(idea_dir)
+    tex = Path(tex_path) if tex_path else None
+    pdf = Path(pdf_path) if pdf_path else None
+    paper_dir = tex.parent if tex else (pdf.parent if pdf else idea_dir / "paper")
+    extra = [idea_dir / "experiments.json"] + evidence_files(idea_dir.parent / "baseline")
+    return check_paper(paper_dir, code_dir=idea_dir / "code", tex_path=tex, pdf_path=pdf,
+                       template_tex=template_tex, config=config, extra_evidence=extra)

@@ -1,0 +1,350 @@
+"""Reviewer evaluation: recorded or live reviews scored against human ratings and decisions.
+
+Every figure is either a property of the reviewer alone (its Decision field, its Overall score)
+or comes from a calibrator applied to papers it was not trained on; papers in a calibrator's
+training set are excluded, never scored in-sample.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reviewer.eval.calibration import Calibrator
+from reviewer.eval.dataset import ACCEPT_THRESHOLD_HUMAN, CSV_COLUMNS, SCORE_FIELDS, ReviewerDataset, ReviewTable, review_config_label
+from reviewer.eval.metrics import MetricSet, evaluate
+
+log = logging.getLogger(__name__)
+
+# The published AI Scientist reviewer (GPT-4o, 1-shot, 5 reflections, 5-ensemble), recomputed from
+# its own files on the 500-paper ICLR 2022 population (see ../shared/data/README.md).
+PUBLISHED = {
+    "name": "published: GPT-4o 1-shot, 5 refl., ens. 5 (500 papers)",
+    "balanced_accuracy": 0.60,
+    "balanced_accuracy_overall_ge_6_in_sample": 0.65,
+    "roc_auc": 0.69,
+    "spearman": 0.38,
+}
+
+
+@dataclass
+class ScoredRow:
+    """One row of the results table, with what the figures need."""
+
+    name: str
+    label: str
+    kind: str  # "reviewer" | "stacked" | "human" | "random" | "always-reject"
+    metrics: MetricSet
+    calibrated: MetricSet | None = None
+    y: np.ndarray | None = None
+    score: np.ndarray | None = None  # continuous score (Overall)
+    rating: np.ndarray | None = None  # mean human rating
+    prob: np.ndarray | None = None  # calibrated P(accept), held-out papers only
+    prob_y: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def flat(self) -> dict:
+        out = self.metrics.as_flat_dict()
+        if self.calibrated is not None:
+            cal = self.calibrated.as_flat_dict()
+            ci = out["ci"]
+            for key, value in cal.items():
+                if key == "ci":
+                    ci.update(value)
+                elif key == "n":
+                    out["n_calibrated"] = value
+                else:
+                    out[key] = value
+        out["name"], out["label"], out["kind"] = self.name, self.label, self.kind
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+@dataclass
+class EvalResult:
+    dataset: str
+    n_papers: int
+    n_accepted: int
+    rows: list[ScoredRow]
+    n_resamples: int
+    calibrator: dict | None = None
+
+    @property
+    def reviewers(self) -> list[ScoredRow]:
+        return [r for r in self.rows if r.kind == "reviewer"]
+
+    def to_json_dict(self) -> dict:
+        """Flat keys for the first reviewer configuration; every row under `rows`."""
+        primary = self.reviewers[0].flat() if self.reviewers else {}
+        return {
+            **primary,
+            "dataset": self.dataset, "n_papers": self.n_papers, "n_accepted": self.n_accepted,
+            "bootstrap_resamples": self.n_resamples, "ci_level": 0.95,
+            "calibrator": self.calibrator,
+            "published": PUBLISHED,
+            "rows": {row.name: row.flat() for row in self.rows},
+        }
+
+    def write_json(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json_dict(), indent=2), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- rows
+def score_review_table(
+    dataset: ReviewerDataset, table: ReviewTable, *, calibrator: Calibrator | None = None,
+    calibrator_tables: Sequence[ReviewTable] | None = None, n_resamples: int = 1000, seed: int = 0,
+) -> ScoredRow:
+    """Decision-field and Overall-score metrics for one configuration (+ calibrated ones)."""
+    ids = [i for i in dataset.ids if i in table.frame.index]
+    notes = []
+    if len(ids) < len(dataset):
+        notes.append(f"{len(dataset) - len(ids)} rated paper(s) have no review in {table.name}; scored on {len(ids)}")
+        log.warning(notes[-1])
+    frame = dataset.frame().loc[ids]
+    reviews = table.aligned(ids)
+    y = frame["accept"].to_numpy(int)
+    overall = reviews["Overall"].to_numpy(float)
+    decision = (reviews["Decision"] == "Accept").to_numpy(int)
+    metrics = evaluate(y, decision=decision, score=overall, mean_rating=frame["mean_rating"].to_numpy(float),
+                       n_resamples=n_resamples, seed=seed)
+    row = ScoredRow(table.name, review_config_label(table.name), "reviewer", metrics, y=y, score=overall,
+                    rating=frame["mean_rating"].to_numpy(float), notes=notes)
+    if calibrator is not None:
+        row.calibrated, row.prob, row.prob_y, cal_notes = _calibrated_metrics(
+            dataset, ids, calibrator, calibrator_tables or [table], n_resamples, seed)
+        row.notes += cal_notes
+    return row
+
+
+def _calibrated_metrics(dataset, ids, calibrator, tables, n_resamples, seed):
+    trained = set(calibrator.trained_on)
+    held_out = [i for i in ids if i not in trained and all(i in t.frame.index for t in tables)]
+    notes = []
+    if len(held_out) < len(ids):
+        notes.append(f"{len(ids) - len(held_out)} paper(s) were in the calibrator's training set (or lack a "
+                     f"review it needs) and are excluded from calibrated metrics")
+    y = dataset.frame().loc[held_out, "accept"].to_numpy(int) if held_out else np.array([], int)
+    if len(held_out) < 10 or len(np.unique(y)) < 2:
+        notes.append("too few held-out papers for calibrated metrics: use `bench reviewer calibrate`, "
+                     "whose out-of-fold metrics come from nested cross-validation")
+        return None, None, None, notes
+    prob = calibrator.p_accept_tables(tables, held_out)
+    mean_rating = dataset.frame().loc[held_out, "mean_rating"].to_numpy(float)
+    metrics = evaluate(y, decision=calibrator.decide(prob).astype(int), score=prob, prob=prob,
+                       mean_rating=mean_rating, n_resamples=n_resamples, seed=seed, prefix="calibrated_")
+    for key in ("calibrated_mae",):
+        metrics.values.pop(key, None)
+        metrics.ci.pop(key, None)
+    for name in ("brier", "ece"):  # the keys the issue asks for, unprefixed
+        metrics.values[name] = metrics.values[f"calibrated_{name}"]
+        metrics.ci[name] = metrics.ci.get(f"calibrated_{name}", (math.nan, math.nan))
+    return metrics, prob, y, notes
+
+
+def human_baseline(dataset: ReviewerDataset, *, n_resamples: int = 1000, seed: int = 0) -> ScoredRow:
+    """One randomly drawn reviewer per paper against the mean of the others.
+
+    AUC of that reviewer's rating for the decision; decision = rating >= 6 (the ICLR scale's
+    "marginally above the acceptance threshold"); correlation and MAE to the others' mean.
+    """
+    rng = np.random.default_rng(seed)
+    papers = [p for p in dataset.papers if len(p.ratings) >= 2]
+    one, others, y = [], [], []
+    for paper in papers:
+        k = int(rng.integers(len(paper.ratings)))
+        one.append(paper.ratings[k])
+        others.append(float(np.mean([r for i, r in enumerate(paper.ratings) if i != k])))
+        y.append(int(paper.accept))
+    one_a, y_a = np.asarray(one), np.asarray(y)
+    metrics = evaluate(y_a, decision=(one_a >= ACCEPT_THRESHOLD_HUMAN).astype(int), score=one_a,
+                       mean_rating=np.asarray(others), n_resamples=n_resamples, seed=seed)
+    return ScoredRow("human", "human reviewer (one vs. mean of the others)", "human", metrics,
+                     y=y_a, score=one_a, rating=np.asarray(others),
+                     notes=[f"{len(papers)} papers with >= 2 ratings; decision = rating >= 6"])
+
+
+def random_baseline(dataset: ReviewerDataset, *, n_resamples: int = 1000, seed: int = 0) -> ScoredRow:
+    """Uniform random score; accept with the base rate's probability."""
+    frame = dataset.frame()
+    y = frame["accept"].to_numpy(int)
+    rng = np.random.default_rng(seed + 1)
+    score = rng.uniform(size=len(y))
+    metrics = evaluate(y, decision=(score < y.mean()).astype(int), score=score, n_resamples=n_resamples, seed=seed)
+    return ScoredRow("random", "random (accept at the base rate)", "random", metrics, y=y, score=score)
+
+
+def always_reject_baseline(dataset: ReviewerDataset, *, n_resamples: int = 1000, seed: int = 0) -> ScoredRow:
+    y = dataset.frame()["accept"].to_numpy(int)
+    metrics = evaluate(y, decision=np.zeros_like(y), score=np.zeros(len(y)), n_resamples=n_resamples, seed=seed)
+    return ScoredRow("always-reject", "always reject", "always-reject", metrics, y=y)
+
+
+def evaluate_tables(
+    dataset: ReviewerDataset, tables: Sequence[ReviewTable], *, calibrator: Calibrator | None = None,
+    n_resamples: int = 1000, seed: int = 0, baselines: bool = True, dataset_name: str = "",
+) -> EvalResult:
+    """Score each table; a stacked calibrator is applied once, using all the tables it needs."""
+    rows = []
+    stacked = calibrator is not None and len(calibrator.configs) > 1
+    for i, table in enumerate(tables):
+        cal = calibrator if calibrator is not None and (not stacked or i == 0) else None
+        rows.append(score_review_table(dataset, table, calibrator=cal, calibrator_tables=list(tables) if stacked else None,
+                                       n_resamples=n_resamples, seed=seed))
+    if baselines:
+        rows += [human_baseline(dataset, n_resamples=n_resamples, seed=seed),
+                 random_baseline(dataset, n_resamples=n_resamples, seed=seed),
+                 always_reject_baseline(dataset, n_resamples=n_resamples, seed=seed)]
+    frame = dataset.frame()
+    cal_info = None
+    if calibrator is not None:
+        cal_info = {"configs": calibrator.configs, "link": calibrator.link, "feature_set": calibrator.feature_set,
+                    "threshold": calibrator.threshold, "n_trained_on": len(calibrator.trained_on)}
+    return EvalResult(dataset_name, len(frame), int(frame["accept"].sum()), rows, n_resamples, cal_info)
+
+
+# ---------------------------------------------------------------- live reviewing
+def review_record_row(record) -> dict:
+    """A ReviewRecord as one row of the llm_reviews CSV format (ensemble: mean scores, first texts)."""
+    first = record.reviews[0].model_dump(by_alias=True) if record.reviews else {}
+    row = {c: "" for c in CSV_COLUMNS}
+    for name in ("Summary", "Questions", "Limitations", "Strengths", "Weaknesses", "Ethical Concerns"):
+        value = first.get(name, "")
+        row[name] = "\n".join(value) if isinstance(value, list) else value
+    for name in SCORE_FIELDS:
+        row[name] = record.scores.get(name, math.nan)
+    row["paper_id"], row["Decision"] = record.paper_id, record.decision
+    return row
+
+
+async def areview_dataset(
+    dataset: ReviewerDataset, papers_dir: Path, config, out_dir: Path, *, client=None,
+    concurrency: int = 4, progress: bool = True,
+) -> ReviewTable:
+    """Review every rated paper once. Each finished review is saved as out_dir/records/<id>.json
+    before the next is awaited, so a killed run resumes where it stopped."""
+    from reviewer.paper_text import load_paper_text
+    from reviewer.reviewer import areview_paper, load_record, save_record
+
+    records_dir = Path(out_dir) / "records"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    done, todo = {}, []
+    for pid in dataset.ids:
+        path = records_dir / f"{pid}.json"
+        if path.is_file():
+            try:
+                done[pid] = load_record(path)
+                continue
+            except Exception:  # a file cut off by a kill: review again
+                path.unlink()
+        todo.append(pid)
+    if client is None:
+        from reviewer.llm import ModelClient
+
+        client = ModelClient(config.model, max_concurrency=concurrency)
+    semaphore = asyncio.Semaphore(concurrency)
+    errors: list[str] = []
+
+    async def one(pid: str) -> None:
+        async with semaphore:
+            try:
+                path = _paper_path(papers_dir, pid)
+                text = await asyncio.to_thread(load_paper_text, path)
+                record = await areview_paper(text, config, client=client, paper_id=pid)
+            except Exception as err:  # one failed paper must not lose the others
+                errors.append(f"{pid}: {type(err).__name__}: {err}")
+                return
+            save_record(record, records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
+            done[pid] = record
+
+    if todo:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("reviewing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      disable=not progress) as bar:
+            task = bar.add_task("review", total=len(dataset.ids), completed=len(done))
+
+            async def tracked(pid: str) -> None:
+                await one(pid)
+                bar.advance(task)
+
+            await asyncio.gather(*(tracked(pid) for pid in todo))
+    if errors:
+        (Path(out_dir) / "errors.txt").write_text("\n".join(errors) + "\n", encoding="utf-8")
+        log.warning("%d paper(s) failed; see %s", len(errors), Path(out_dir) / "errors.txt")
+    rows = [review_record_row(done[pid]) for pid in dataset.ids if pid in done]
+    label = config.label() if hasattr(config, "label") else str(config.model)
+    csv_path = Path(out_dir) / f"{label}.csv"
+    pd.DataFrame(rows, columns=list(CSV_COLUMNS)).to_csv(csv_path, index=False)
+    from reviewer.eval.dataset import read_reviews
+
+    table = read_reviews(csv_path, name=label)
+    table.frame = table.frame.reindex([pid for pid in dataset.ids if pid in table.frame.index])
+    return table
+
+
+def _paper_path(papers_dir: Path, pid: str) -> Path:
+    for suffix in (".txt", ".md", ".pdf"):
+        candidate = Path(papers_dir) / f"{pid}{suffix}"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"no paper file for {pid} in {papers_dir}")
+
+
+def _oof_metric_sets(y, cv, mean_rating, n_resamples, seed) -> MetricSet:
+    metrics = evaluate(y, decision=cv.decision, score=cv.prob, prob=cv.prob, mean_rating=mean_rating,
+                       n_resamples=n_resamples, seed=seed, prefix="calibrated_")
+    metrics.values.pop("calibrated_mae", None)  # a probability is not on the rating scale
+    metrics.ci.pop("calibrated_mae", None)
+    for name in ("brier", "ece"):
+        metrics.values[name] = metrics.values[f"calibrated_{name}"]
+        metrics.ci[name] = metrics.ci[f"calibrated_{name}"]
+    return metrics
+
+
+def cross_fitted_rows(
+    dataset: ReviewerDataset, result: EvalResult, tables: Sequence[ReviewTable], *,
+    n_resamples: int = 1000, seed: int = 0, feature_sets: Sequence[str] = ("overall", "scores"),
+    stacked_feature_sets: Sequence[str] = ("overall", "scores", "summary"),
+) -> None:
+    """Out-of-fold calibrated P(accept) by nested CV on this dataset: for each reviewer row that
+    has no held-out calibrator figures, and (with several tables) one row stacking them all."""
+    from reviewer.eval.calibration import cross_validate
+
+    by_name = {t.name: t for t in tables}
+    for row in result.reviewers:
+        if row.calibrated is not None or row.name not in by_name:
+            continue
+        ids = [i for i in dataset.ids if i in by_name[row.name].frame.index]
+        frame = dataset.frame().loc[ids]
+        y = frame["accept"].to_numpy(int)
+        cv = cross_validate([by_name[row.name]], ids, y, feature_sets=feature_sets, seed=seed, n_resamples=0)
+        row.calibrated = _oof_metric_sets(y, cv, frame["mean_rating"].to_numpy(float), n_resamples, seed)
+        row.prob, row.prob_y = cv.prob, y
+        row.notes.append("calibrated columns: out-of-fold P(accept), nested 5-fold CV on this dataset "
+                         f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))})")
+    if len(tables) < 2:
+        return
+    ids = [i for i in dataset.ids if all(i in t.frame.index for t in tables)]
+    frame = dataset.frame().loc[ids]
+    y, rating = frame["accept"].to_numpy(int), frame["mean_rating"].to_numpy(float)
+    cv = cross_validate(list(tables), ids, y, feature_sets=stacked_feature_sets, seed=seed, n_resamples=0)
+    metrics = evaluate(y, decision=cv.decision, score=cv.prob, mean_rating=rating, n_resamples=n_resamples, seed=seed)
+    metrics.values.pop("mae", None)
+    metrics.ci.pop("mae", None)
+    row = ScoredRow(f"stacked_{len(tables)}", f"all {len(tables)} configurations stacked: out-of-fold P(accept)",
+                    "stacked", metrics, _oof_metric_sets(y, cv, rating, n_resamples, seed), y=y, score=cv.prob,
+                    rating=rating, prob=cv.prob, prob_y=y,
+                    notes=["decision = calibrated cut-off, AUC/Spearman of out-of-fold P(accept); chosen per fold: "
+                           + ", ".join(sorted(set(cv.chosen)))])
+    position = max(i for i, r in enumerate(result.rows) if r.kind == "reviewer") + 1
+    result.rows.insert(position, row)

@@ -1,0 +1,327 @@
+"""The experiments stage: the model edits experiment.py, the harness runs it in the sandbox.
+
+Each reply carries SEARCH/REPLACE edit blocks and ends with one ACTION line: RUN (apply the
+edits, run the next experiment), STOP (experiments done) or ABANDON (the results say the idea
+does not hold). Errors and time-outs go back to the model, at most `max_fixes` times per run.
+"""
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.execution import (
+    CommandResult,
+    copy_template_code,
+    failure_text,
+    harness_files,
+    read_final_info,
+    run_command,
+)
+from scientist.prompting import budget_chars, clip, summarize_final_info
+from scientist.records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea
+from scientist.rundir import IdeaDir, write_text
+
+ACTION = re.compile(r"^[\s*#>`]*ACTION\s*:\s*\**\s*(RUN|STOP|ABANDON)\b", re.IGNORECASE | re.MULTILINE)
+BLOCK = re.compile(r"^[^\n]*\n\s*<{5,9} ?SEARCH.*?>{5,9} ?REPLACE[^\n]*", re.DOTALL | re.MULTILINE)
+HISTORY_TURNS = 3  # earlier exchanges kept verbatim; the run log summarizes the rest
+
+PROTOCOL = """How this works:
+- After each reply that ends with ACTION: RUN, the harness applies your edits and runs
+  `{command}` in a sandbox, where i is the next run number. The harness runs this command and
+  owns the time limit: a run is stopped after {limit}. Do not add command-line arguments, do
+  not try to run anything yourself, and do not implement time limits or time-outs in the code.
+- You may edit experiment.py and notes.txt, nothing else.
+- experiment.py must write its results to <out_dir>/final_info.json, as the baseline does.
+
+{edit_help}
+
+End every reply with exactly one of these lines:
+ACTION: RUN      (apply my edits and run the next experiment)
+ACTION: STOP     (the experiments are complete, or further runs are not worth it: go on to the write-up)
+ACTION: ABANDON  (the results show the idea does not work or cannot be tested here: no write-up;
+                  say why just before this line)"""
+
+TASK = """Your goal is to implement the following idea: {title}.
+The proposed experiment: {experiment}
+
+You have up to {max_runs} runs (run_1 .. run_{max_runs}); you do not need to use them all.
+First plan the list of experiments, e.g. the values of a hyperparameter to sweep, one per run.
+The baseline (run_0, the unmodified code) is already done; do not re-run it.
+Baseline results: {baseline}"""
+
+FILES = """Current files:
+<experiment.py>
+{code}
+</experiment.py>
+<notes.txt>
+{notes}
+</notes.txt>"""
+
+
+@dataclass
+class ExperimentSettings:
+    max_runs: int = 5
+    max_fixes: int = 4
+    limits: Any = None
+    unsafe_no_sandbox: bool = False
+    extra_args: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+
+
+def parse_action(reply: str) -> str:
+    """run / stop / abandon from the last ACTION line; a reply with edits and no ACTION is a run."""
+    found = ACTION.findall(reply)
+    if found:
+        return found[-1].lower()
+    return "run" if re.search(r"^\s*<{5,9} ?SEARCH", reply, re.MULTILINE) else "invalid"
+
+
+def prose(reply: str, limit: int = 600) -> str:
+    """The reply without its edit blocks and ACTION line: the model's own account of the change."""
+    text = ACTION.sub("", BLOCK.sub("", reply))
+    text = re.sub(r"```\w*\s*```", "", text)
+    return clip(re.sub(r"\n{3,}", "\n\n", text).strip(), limit)
+
+
+def experiment_command(extra_args: list[str], run: int | str = "i") -> list[str]:
+    return ["experiment.py", f"--out_dir=run_{run}", *extra_args]
+
+
+def _limit_text(limits: Any) -> str:
+    seconds = getattr(limits, "wall_time_s", None)
+    return f"{seconds:.0f} seconds" if seconds else "the harness's time limit"
+
+
+def run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentSettings) -> ExperimentRun:
+    """run_0 of the unmodified template, once per run directory, shared by every idea (ideas run in
+    parallel wait for the first one's baseline instead of racing it)."""
+    baseline_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(baseline_dir.parent / ".baseline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _run_baseline(template_path, baseline_dir, settings)
+
+
+def _run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentSettings) -> ExperimentRun:
+    run0 = baseline_dir / "run_0"
+    info = read_final_info(run0)
+    if info is not None:
+        return ExperimentRun(index=0, description="baseline", ok=True, final_info=info,
+                             code_snapshot="baseline/experiment.py")
+    copy_template_code(template_path, baseline_dir)
+    res = run_command(experiment_command(settings.extra_args, 0), baseline_dir, settings.limits,
+                      readonly=harness_files(baseline_dir, ()), unsafe_no_sandbox=settings.unsafe_no_sandbox,
+                      log_path=baseline_dir / "sandbox_run_0.json")
+    info = read_final_info(run0) if res.ok else None
+    why = None if info else failure_text(res, getattr(settings.limits, "wall_time_s", None))
+    attempt = _attempt(1, "run", [], res, info, why)
+    return ExperimentRun(index=0, description="baseline", attempts=[attempt], ok=info is not None,
+                         final_info=info, code_snapshot="baseline/experiment.py")
+
+
+def _attempt(n: int, action: str, changed: list[str], res: CommandResult | None,
+             info: dict | None, error: str | None) -> ExperimentAttempt:
+    if res is None:
+        return ExperimentAttempt(attempt=n, action=action, edits_applied=changed, error=error)
+    return ExperimentAttempt(
+        attempt=n, action=action, edits_applied=changed, exit_code=res.exit_code,
+        timed_out=res.timed_out, ok=info is not None, wall_time_s=res.wall_time_s,
+        stdout_tail=res.stdout_tail[-2000:], stderr_tail=res.stderr_tail[-2000:],
+        incidents=res.incidents, sandboxed=res.sandboxed, error=error,
+    )
+
+
+class ExperimentLoop:
+    def __init__(self, idea: Idea, idea_dir: IdeaDir, client: Any, system_prompt: str,
+                 baseline: ExperimentRun, settings: ExperimentSettings) -> None:
+        self.idea, self.dir, self.client, self.settings = idea, idea_dir, client, settings
+        self.files = {"experiment.py": idea_dir.code / "experiment.py", "notes.txt": idea_dir.notes}
+        command = " ".join(["python", *experiment_command(settings.extra_args)])
+        self.baseline_text = summarize_final_info(baseline.final_info)
+        task = TASK.format(title=idea.title, experiment=idea.experiment, max_runs=settings.max_runs,
+                           baseline=self.baseline_text)
+        # the task sits in the system message so that the kept turns alternate user/assistant
+        self.system = "\n\n".join(p for p in (system_prompt.strip(), task, PROTOCOL.format(
+            command=command, limit=_limit_text(settings.limits), edit_help=EDIT_FORMAT_HELP)) if p)
+        self.record = ExperimentsRecord(
+            command=["python", *experiment_command(settings.extra_args)],
+            time_limit_s=getattr(settings.limits, "wall_time_s", None), baseline=baseline)
+        self.history: list[dict[str, str]] = []
+
+    # ---- conversation ----------------------------------------------------------------------
+    def _files_text(self) -> str:
+        code = self.files["experiment.py"].read_text()
+        notes = self.dir.notes.read_text() if self.dir.notes.exists() else ""
+        return FILES.format(code=clip(code, budget_chars(self.client, 0.35)),
+                            notes=clip(notes, budget_chars(self.client, 0.1), keep="tail"))
+
+    def _run_log(self) -> str:
+        lines = []
+        for run in self.record.runs:
+            state = summarize_final_info(run.final_info) if run.ok else f"failed after {len(run.attempts)} attempt(s)"
+            lines.append(f"run_{run.index}: {run.description[:150]!r} -> {state}")
+        return "Runs so far:\n" + "\n".join(lines) if lines else "No runs yet."
+
+    def _ask(self, feedback: str) -> str:
+        user = f"{feedback}\n\n{self._run_log()}\n\n{self._files_text()}"
+        messages = [{"role": "system", "content": self.system}, *self.history[-2 * HISTORY_TURNS:]]
+        messages.append({"role": "user", "content": user})
+        reply = self.client.complete(messages, max_tokens=self.settings.max_tokens, purpose="experiments").text
+        self.history += [{"role": "user", "content": feedback}, {"role": "assistant", "content": reply}]
+        return reply
+
+    # ---- one run ---------------------------------------------------------------------------
+    def _execute(self, index: int) -> tuple[CommandResult, dict | None]:
+        run_dir = self.dir.run(index)
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        code = self.dir.code
+        # earlier runs' results are read-only too: a run cannot rewrite the baseline it is compared with
+        earlier = [p for p in code.glob("run_*") if p.is_dir() and p.name != run_dir.name]
+        res = run_command(experiment_command(self.settings.extra_args, index), code, self.settings.limits,
+                          readonly=harness_files(code, ("experiment.py",)) + sorted(earlier),
+                          unsafe_no_sandbox=self.settings.unsafe_no_sandbox,
+                          log_path=self.dir.root / "logs" / f"run_{index}_attempt_{len(self._current.attempts) + 1}.json",
+                          )
+        info = read_final_info(run_dir) if res.ok else None
+        if info is None and run_dir.exists():
+            shutil.rmtree(run_dir)  # a failed run leaves nothing the next attempt or plot.py could mistake
+        return res, info
+
+    def _record_success(self, run: ExperimentRun, reply: str, info: dict) -> None:
+        described = re.sub(r"^\s*run[ _]?\d+\s*[:.-]\s*", "", prose(reply), flags=re.IGNORECASE)
+        run.ok, run.final_info, run.description = True, info, described or run.description
+        snapshot = self.dir.run(run.index) / "experiment.py"
+        shutil.copy2(self.files["experiment.py"], snapshot)
+        run.code_snapshot = str(snapshot.relative_to(self.dir.root))
+        with self.dir.notes.open("a") as f:
+            f.write(f"\n## Run {run.index}: {run.description}\nResults: {summarize_final_info(info)}\n")
+
+    def _end(self, action: str, reply: str) -> ExperimentsRecord:
+        """STOP or ABANDON: keep the notes the reply adds (code edits would no longer run)."""
+        final = _attempt(len(self._current.attempts) + 1, action, [], None, None, None)
+        try:
+            final.edits_applied = apply_edits(reply, {"notes.txt": self.files["notes.txt"]})
+        except EditError as err:
+            final.edit_error = str(err)
+        self._current.attempts.append(final)
+        if len(self._current.attempts) > 1:
+            self.record.runs.append(self._current)
+        self.record.stop_reason = "completed" if action == "stop" else "abandoned"
+        if action == "abandon":
+            self.record.abandon_reason = prose(reply, 1500) or "abandoned without a reason"
+        return self.record
+
+    def _attempt_run(self, index: int, action: str, reply: str) -> tuple[ExperimentAttempt, dict | None]:
+        """Apply the reply's edits and run; the attempt's `error` is what goes back to the model."""
+        n = len(self._current.attempts) + 1
+        if action == "invalid":
+            return _attempt(n, action, [], None, None, "Your reply had no edit blocks and no ACTION line. End "
+                            "every reply with ACTION: RUN, ACTION: STOP or ACTION: ABANDON."), None
+        try:
+            changed = apply_edits(reply, self.files)
+        except EditError as err:
+            attempt = _attempt(n, action, [], None, None, f"Your edits were not applied, and nothing was run: {err}")
+            attempt.edit_error = str(err)
+            return attempt, None
+        res, info = self._execute(index)
+        error = None
+        if info is None:
+            error = (f"The run exited normally but wrote no valid run_{index}/final_info.json." if res.ok
+                     else failure_text(res, getattr(self.settings.limits, "wall_time_s", None)))
+        return _attempt(n, action, changed, res, info, error), info
+
+    def _success_feedback(self, index: int, attempt: ExperimentAttempt, info: dict) -> str:
+        s = self.settings
+        text = (f"Run {index} completed in {attempt.wall_time_s:.0f} s. Results: {summarize_final_info(info)}\n"
+                f"Baseline: {self.baseline_text}\nThe harness appended these results to notes.txt; add there "
+                f"what the write-up needs about run {index} (what changed, why, what the results mean). "
+                "Decide whether to re-plan given the results.")
+        if index < s.max_runs:
+            text += (f" Then implement the next experiment (run_{index + 1}; {s.max_runs - index} run(s) left) "
+                     "and end with ACTION: RUN, or end with ACTION: STOP or ACTION: ABANDON.")
+        return text
+
+    def run(self) -> ExperimentsRecord:
+        s = self.settings
+        feedback = "Plan your experiments, then implement the first one (run_1)."
+        index, fixes = 1, 0
+        self._current = ExperimentRun(index=index)
+        while index <= s.max_runs:
+            try:
+                reply = self._ask(feedback)
+            except Exception as err:  # provider gone, context exceeded: keep the runs made so far
+                if self._current.attempts:
+                    self.record.runs.append(self._current)
+                self.record.stop_reason = "model_error"
+                self.record.model_error = f"{type(err).__name__}: {err}"[:2000]
+                return self.record
+            action = parse_action(reply)
+            if action in ("stop", "abandon"):
+                return self._end(action, reply)
+            attempt, info = self._attempt_run(index, action, reply)
+            self._current.attempts.append(attempt)
+            if info is not None:
+                self._record_success(self._current, reply, info)
+                self.record.runs.append(self._current)
+                feedback = self._success_feedback(index, attempt, info)
+                index, fixes = index + 1, 0
+                self._current = ExperimentRun(index=index)
+                continue
+            fixes += 1
+            if fixes > s.max_fixes:
+                self.record.runs.append(self._current)
+                self.record.stop_reason = "max_fixes"
+                return self.record
+            left = s.max_fixes - fixes + 1
+            feedback = f"{attempt.error}\n\nFix this and try run_{index} again ({left} fix(es) left for this run)."
+        self.record.stop_reason = "max_runs"
+        return self.record
+
+
+def init_notes(idea: Idea, baseline: ExperimentRun, path: Path) -> None:
+    write_text(path, f"# Title: {idea.title}\n# Experiment description: {idea.experiment}\n"
+                     f"## Run 0: Baseline\nResults: {summarize_final_info(baseline.final_info)}\n"
+                     "Description: the unmodified template code.\n")
+
+
+def perform_experiments(idea: Idea, idea_dir: IdeaDir, template_path: Path, baseline_dir: Path,
+                        client: Any, system_prompt: str, settings: ExperimentSettings) -> ExperimentsRecord:
+    """Fresh template copy in code/, baseline in run_0, then the model's runs."""
+    baseline = run_baseline(template_path, baseline_dir, settings)
+    command = ["python", *experiment_command(settings.extra_args)]
+    if not baseline.ok:
+        return ExperimentsRecord(command=command, baseline=baseline, stop_reason="no_baseline",
+                                 time_limit_s=getattr(settings.limits, "wall_time_s", None))
+    copy_template_code(template_path, idea_dir.code)
+    shutil.copytree(baseline_dir / "run_0", idea_dir.run(0))
+    init_notes(idea, baseline, idea_dir.notes)
+    logs = idea_dir.root / "logs"
+    if logs.exists():
+        shutil.rmtree(logs)
+    loop = ExperimentLoop(idea, idea_dir, client, system_prompt, baseline, settings)
+    return loop.run()
+
+
+def judge(record: ExperimentsRecord) -> tuple[str, str | None]:
+    """Stage status from the record: abandoned, ok (at least one run), or failed and why."""
+    if record.stop_reason == "abandoned":
+        return "abandoned", record.abandon_reason
+    if record.stop_reason == "no_baseline":
+        attempt = record.baseline.attempts[-1] if record.baseline and record.baseline.attempts else None
+        return "failed", "the baseline run failed: " + (attempt.error if attempt and attempt.error else "no results")
+    if record.n_runs_ok == 0:
+        last = next((a.error for r in reversed(record.runs) for a in reversed(r.attempts) if a.error), None)
+        why = {"completed": "stopped before any successful run",
+               "max_fixes": "no run succeeded within the fixes allowed",
+               "model_error": f"the model call failed: {record.model_error}"}
+        return "failed", why.get(record.stop_reason or "", "no successful run") + (f": {last[:500]}" if last else "")
+    if record.stop_reason == "model_error":
+        return "ok", f"kept {record.n_runs_ok} run(s); then the model call failed: {record.model_error}"
+    if record.stop_reason == "max_fixes":
+        return "ok", f"run_{record.runs[-1].index} failed after the fixes allowed; kept {record.n_runs_ok} run(s)"
+    return "ok", None

@@ -1,0 +1,141 @@
+"""The plots stage: the model edits plot.py, the harness runs it in the sandbox and checks that
+the figures exist; then the model describes each figure in the notes."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.execution import failure_text, harness_files, run_command
+from scientist.prompting import budget_chars, clip, summarize_final_info
+from scientist.records import ExperimentsRecord, FigureNotes, Idea, PlotAttempt, PlotResult
+from scientist.rundir import IdeaDir
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
+
+PROMPT = """The experiments for "{title}" are done. Modify plot.py to generate the most relevant
+figures for the write-up.
+
+The runs with results (directories under the current directory):
+{runs}
+
+The harness runs `{command}` in a sandbox in that directory (time limit: {limit}); you do not
+run it. Save each figure as a .png file in the current directory, and include every run above
+that matters for the paper, with clear labels. You may edit plot.py and notes.txt only.
+
+{edit_help}
+
+<plot.py>
+{plot}
+</plot.py>
+<notes.txt>
+{notes}
+</notes.txt>"""
+
+DESCRIBE = """plot.py produced these figures: {figures}.
+For each figure, describe in detail what it shows (axes, runs compared, the main observation),
+for someone who will write the paper from the notes without seeing the figures."""
+
+
+@dataclass
+class PlotSettings:
+    max_fixes: int = 4
+    limits: Any = None
+    unsafe_no_sandbox: bool = False
+    args: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+
+
+def list_figures(code_dir: Path, since: float = 0.0) -> list[str]:
+    """Non-empty figure files at the top of `code_dir` written at or after `since`."""
+    return sorted(
+        p.name for p in code_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.stat().st_size > 0
+        and p.stat().st_mtime >= since
+    )
+
+
+def _runs_text(experiments: ExperimentsRecord) -> str:
+    baseline = experiments.baseline.final_info if experiments.baseline else None
+    lines = ["run_0: baseline -> " + summarize_final_info(baseline)]
+    for run in experiments.runs:
+        if run.ok:
+            lines.append(f"run_{run.index}: {run.description[:200]!r} -> {summarize_final_info(run.final_info)}")
+    return "\n".join(lines)
+
+
+def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, client: Any,
+               system_prompt: str, settings: PlotSettings) -> PlotResult:
+    code = idea_dir.code
+    files = {"plot.py": code / "plot.py", "notes.txt": idea_dir.notes}
+    command = " ".join(["python", "plot.py", *settings.args])
+    limit = getattr(settings.limits, "wall_time_s", None)
+    result = PlotResult()
+    messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
+    feedback = ""
+    for n in range(1, settings.max_fixes + 2):
+        prompt = PROMPT.format(
+            title=idea.title, runs=_runs_text(experiments), command=command,
+            limit=f"{limit:.0f} seconds" if limit else "the harness's limit", edit_help=EDIT_FORMAT_HELP,
+            plot=clip(files["plot.py"].read_text(), budget_chars(client, 0.3)),
+            notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15),
+                       keep="tail"))
+        turn = messages + [{"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}]
+        reply = client.complete(turn, max_tokens=settings.max_tokens, purpose="plots").text
+        messages = turn[:1] + [turn[-1], {"role": "assistant", "content": reply}][-2:]
+        attempt = PlotAttempt(attempt=n)
+        try:
+            attempt.edits_applied = apply_edits(reply, files)
+        except EditError as err:
+            attempt.edit_error = str(err)
+            result.attempts.append(attempt)
+            feedback = f"Your edits were not applied, and nothing was run: {err}\nFix the edit blocks."
+            continue
+        started = time.time() - 1.0  # mtime granularity
+        res = run_command(["plot.py", *settings.args], code, settings.limits,
+                          readonly=harness_files(code, ("plot.py",)) + sorted(r for r in code.glob("run_*") if r.is_dir()),
+                          unsafe_no_sandbox=settings.unsafe_no_sandbox,
+                          log_path=idea_dir.root / "logs" / f"plot_attempt_{n}.json")
+        attempt.exit_code, attempt.timed_out, attempt.incidents = res.exit_code, res.timed_out, res.incidents
+        attempt.stderr_tail = res.stderr_tail[-2000:]
+        attempt.figures = list_figures(code, since=started)
+        attempt.ok = res.ok and bool(attempt.figures)
+        result.attempts.append(attempt)
+        if attempt.ok:
+            result.figures = attempt.figures
+            break
+        feedback = (failure_text(res, limit) if not res.ok else
+                    "plot.py ran but wrote no figure (.png) in the current directory.") + "\nFix plot.py."
+    if result.figures:
+        result.figure_notes = describe_figures(client, system_prompt, idea_dir, result.figures, settings.max_tokens)
+    return result
+
+
+def describe_figures(client: Any, system_prompt: str, idea_dir: IdeaDir, figures: list[str],
+                     max_tokens: int | None) -> dict[str, str]:
+    """Ask for a description of each figure and append it to the notes; best effort."""
+    notes = idea_dir.notes.read_text() if idea_dir.notes.exists() else ""
+    messages = [{"role": "system", "content": system_prompt},
+                {"role": "user", "content": f"<notes.txt>\n{clip(notes, budget_chars(client, 0.3), keep='tail')}\n"
+                                            "</notes.txt>\n\n" + DESCRIBE.format(figures=", ".join(figures))}]
+    try:
+        described: FigureNotes = client.complete_structured(messages, FigureNotes, purpose="plots",
+                                                            max_tokens=max_tokens)
+        descriptions = {k: v for k, v in described.descriptions.items() if k in figures}
+    except Exception:  # the figures exist either way; the write-up can still name them
+        descriptions = {}
+    with idea_dir.notes.open("a") as f:
+        f.write("\n## Figures\n")
+        for fig in figures:
+            f.write(f"- {fig}: {descriptions.get(fig, '(no description)')}\n")
+    return descriptions
+
+
+def judge(result: PlotResult) -> tuple[str, str | None]:
+    if result.figures:
+        return "ok", None
+    last = result.attempts[-1] if result.attempts else None
+    why = (last.edit_error or last.stderr_tail[-500:] or "no figure written") if last else "no attempt"
+    return "failed", f"no figure after {len(result.attempts)} attempt(s): {why}"

@@ -1,0 +1,280 @@
+"""The write-up stage: citations found by search and written to references.bib, sections filled
+one by one from the notes and the real results, then compiled, with compile errors sent back
+to the model a bounded number of times."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.latex.compile import (
+    bib_entries,
+    compile_latex,
+    drop_unknown_cites,
+    error_context,
+    missing_graphics,
+)
+from scientist.stages.literature import (
+    LiteratureClient,
+    LiteratureUnavailable,
+    bibtex_key,
+    format_hits,
+    make_bibtex,
+)
+from scientist.latex.template import (
+    clean_section,
+    fill_section,
+    latex_escape,
+    section_body,
+    section_names,
+)
+from scientist.prompting import budget_chars, clip, summarize_final_info
+from scientist.records import (
+    Citation,
+    CitationChoice,
+    CitationQuery,
+    CompiledPaper,
+    CompileRound,
+    ExperimentsRecord,
+    Idea,
+    PaperDraft,
+    PlotResult,
+)
+from scientist.rundir import IdeaDir, write_text
+
+MAIN = "template"
+
+TIPS = {
+    "abstract": "One paragraph: what we do and why it matters, why it is hard, our contribution, and how the "
+                "experiments verify it.",
+    "introduction": "The whole paper in longer form: problem, why it matters and is hard, our contribution as a "
+                    "bullet list, how we verify it.",
+    "related work": "Compare and contrast with alternative approaches in the literature (cite only the keys "
+                    "given); say how they differ in assumptions or method.",
+    "background": "The concepts and prior work needed to follow the method; a Problem Setting with the notation.",
+    "method": "What we do and why, in the notation of the Background.",
+    "experimental setup": "The dataset, model, metrics, hyperparameters and implementation details actually used; "
+                          "no imagined hardware.",
+    "results": "Only results that were actually run and are in the notes; compare with the baseline; include the "
+               "figures; discuss limitations. Never invent numbers.",
+    "conclusion": "A brief recap and future work.",
+}
+
+SECTION = """We are writing a paper titled "{title}".
+The idea: {experiment}
+
+The notes from the experiments (the only source of results; do not invent any number):
+<notes.txt>
+{notes}
+</notes.txt>
+
+The results of each run (means from final_info.json):
+{results}
+
+Figures (include with \\includegraphics{{NAME}} using exactly these file names): {figures}
+Citation keys in references.bib (cite only these, with \\cite{{KEY}}): {cites}
+
+The paper so far:
+{so_far}
+
+Write the "{section}" section. Advice: {tip}
+{guide}Reply with only the LaTeX body of this section in one ```latex block: no \\section command, no
+preamble, no \\begin{{document}}. Escape special characters (_ & % # $) in text."""
+
+CITE_QUERY = """We are writing the paper "{title}" about: {experiment}
+References so far: {cites}
+Round {round} of {rounds}: give a search query for the most important paper still missing from
+the references (related work, the methods and datasets used), or done = true if none is missing."""
+
+CITE_CHOOSE = """Search results for "{query}":
+
+{results}
+
+Which of these should the paper cite? Give their indices (an empty list if none fits).
+Do not select papers already in the references: {cites}"""
+
+FIX = """The paper does not compile. pdflatex reported:
+{errors}
+
+The lines around the errors in template.tex:
+{context}
+
+Fix the errors with SEARCH/REPLACE blocks on template.tex (or references.bib). Make the
+minimal change; do not remove packages or sections.
+
+{edit_help}"""
+
+
+@dataclass
+class WriteupSettings:
+    fix_rounds: int = 3
+    citation_rounds: int = 3
+    max_tokens: int | None = None
+    compile_timeout_s: float = 60.0
+
+
+def prepare_paper_dir(template_path: Path, idea_dir: IdeaDir, figures: list[str]) -> Path:
+    """A fresh copy of the template's latex/ and the figures in paper/."""
+    paper = idea_dir.paper
+    if paper.exists():
+        shutil.rmtree(paper)
+    shutil.copytree(template_path / "latex", paper)
+    for fig in figures:
+        src = idea_dir.code / fig
+        if src.exists():
+            shutil.copy2(src, paper / fig)
+    bib = paper / "references.bib"
+    if not bib.exists():
+        bib.write_text("")
+    return paper
+
+
+def gather_citations(idea: Idea, bib_path: Path, client: Any, literature: LiteratureClient | None,
+                     rounds: int, max_tokens: int | None) -> tuple[list[Citation], str]:
+    """Search, let the model choose, append BibTeX. Status: ok / unavailable (offline) / none."""
+    if literature is None or rounds <= 0:
+        return [], "none"
+    if literature.offline_reason:
+        return [], "unavailable"
+    added: list[Citation] = []
+    messages: list[dict[str, str]] = []
+    query = idea.title  # the first search needs no model call, and tells us if we are offline
+    for r in range(1, rounds + 1):
+        known = bib_entries(bib_path.read_text())
+        cites = "; ".join(f"{k}: {t}" for k, t in known.items()) or "(none)"
+        if r > 1:
+            messages.append({"role": "user", "content": CITE_QUERY.format(
+                title=idea.title, experiment=idea.experiment, cites=cites, round=r, rounds=rounds)})
+            step: CitationQuery = client.complete_structured(messages, CitationQuery, purpose="citations",
+                                                             max_tokens=max_tokens)
+            messages.append({"role": "assistant", "content": step.model_dump_json()})
+            if step.done or not step.query.strip():
+                break
+            query = step.query.strip()
+        try:
+            hits = literature.search(query)
+        except LiteratureUnavailable:
+            return added, "unavailable" if not added else "ok"
+        if not hits:
+            continue
+        messages.append({"role": "user", "content": CITE_CHOOSE.format(
+            query=query, results=format_hits(hits, 300), cites=cites)})
+        choice: CitationChoice = client.complete_structured(messages, CitationChoice, purpose="citations",
+                                                            max_tokens=max_tokens)
+        messages.append({"role": "assistant", "content": choice.model_dump_json()})
+        titles = {t.lower() for t in known.values()}
+        taken = set(known)
+        entries = []
+        for i in dict.fromkeys(choice.selected):
+            if not 0 <= i < len(hits) or hits[i].title.lower() in titles:
+                continue
+            key = bibtex_key(hits[i], taken)
+            taken.add(key)
+            titles.add(hits[i].title.lower())
+            entries.append(make_bibtex(hits[i], key))
+            added.append(Citation(key=key, title=hits[i].title, query=query, source=hits[i].source))
+        if entries:
+            with bib_path.open("a") as f:
+                f.write("\n\n" + "\n\n".join(entries) + "\n")
+    return added, "ok"
+
+
+def _results_text(experiments: ExperimentsRecord) -> str:
+    baseline = experiments.baseline.final_info if experiments.baseline else None
+    lines = [f"run_0 (baseline): {summarize_final_info(baseline)}"]
+    lines += [f"run_{r.index} ({r.description[:120]!r}): {summarize_final_info(r.final_info)}"
+              for r in experiments.runs if r.ok]
+    return "\n".join(lines)
+
+
+def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: ExperimentsRecord, figures: list[str],
+                   client: Any, system_prompt: str, max_tokens: int | None) -> tuple[str, dict[str, str]]:
+    known = bib_entries((idea_dir.paper / "references.bib").read_text())
+    notes = idea_dir.notes.read_text() if idea_dir.notes.exists() else ""
+    written: dict[str, str] = {}
+    system = (system_prompt.strip() + "\n\nYou are now writing the paper in LaTeX.").strip()
+    for name in section_names(tex):
+        guide = " ".join(ln.strip().lstrip("%").strip() for ln in (section_body(tex, name) or "").splitlines()
+                         if ln.strip().startswith("%"))
+        guide = guide.removeprefix("Placeholder.").strip()
+        if name.lower() == "title":
+            body = latex_escape(idea.title)
+        else:
+            so_far = "\n\n".join(f"[{k}]\n{v}" for k, v in written.items()) or "(nothing yet)"
+            prompt = SECTION.format(
+                title=idea.title, experiment=idea.experiment,
+                notes=clip(notes, budget_chars(client, 0.2), keep="tail"),
+                results=clip(_results_text(experiments), budget_chars(client, 0.1)),
+                figures=", ".join(figures) or "(none: do not include figures)",
+                cites=clip("; ".join(f"{k} ({t[:60]})" for k, t in known.items()) or "(none: do not cite)",
+                           budget_chars(client, 0.08)),
+                so_far=clip(so_far, budget_chars(client, 0.3), keep="tail"),
+                section=name, tip=TIPS.get(name.lower(), "Keep it precise and grounded in the results."),
+                guide=f"The template's note for this section: {guide}\n" if guide else "")
+            reply = client.complete([{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+                                    max_tokens=max_tokens, purpose="writeup").text
+            body = clean_section(reply, name)
+        written[name] = body
+        tex = fill_section(tex, name, body)
+    return tex, written
+
+
+def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: WriteupSettings,
+                       rounds: list[CompileRound]) -> Path | None:
+    tex_path = paper / f"{MAIN}.tex"
+    files = {f"{MAIN}.tex": tex_path, "references.bib": paper / "references.bib"}
+    out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
+    rounds.append(CompileRound(round=0, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
+    for r in range(1, settings.fix_rounds + 1):
+        if out.ok:
+            break
+        prompt = FIX.format(errors="\n".join(out.errors), edit_help=EDIT_FORMAT_HELP,
+                            context=error_context(tex_path.read_text(), out.errors) or "(no line numbers)")
+        reply = client.complete([{"role": "system", "content": system_prompt},
+                                 {"role": "user", "content": prompt}],
+                                max_tokens=settings.max_tokens, purpose="latex_fix").text
+        try:
+            apply_edits(reply, files)
+        except EditError as err:
+            rounds.append(CompileRound(round=r, ok=False, pdf=out.pdf is not None, errors=out.errors,
+                                       edit_error=str(err)))
+            continue
+        out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
+        rounds.append(CompileRound(round=r, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
+    return out.pdf
+
+
+def perform_writeup(idea: Idea, idea_dir: IdeaDir, template_path: Path, experiments: ExperimentsRecord,
+                    plots: PlotResult | None, client: Any, system_prompt: str,
+                    literature: LiteratureClient | None, settings: WriteupSettings) -> CompiledPaper:
+    figures = [f for f in (plots.figures if plots else []) if (idea_dir.code / f).exists()]
+    paper = prepare_paper_dir(template_path, idea_dir, figures)
+    tex_path = paper / f"{MAIN}.tex"
+    tex = tex_path.read_text()
+    if not section_names(tex):
+        raise ValueError(f"{tex_path} has no '%% BEGIN SECTION: <name>' slots to fill")
+    draft = PaperDraft()
+    draft.citations, draft.citation_status = gather_citations(
+        idea, paper / "references.bib", client, literature, settings.citation_rounds, settings.max_tokens)
+    tex, draft.sections = write_sections(idea, idea_dir, tex, experiments, figures, client, system_prompt,
+                                         settings.max_tokens)
+    tex, draft.removed_cites = drop_unknown_cites(tex, set(bib_entries((paper / "references.bib").read_text())))
+    draft.missing_figures = missing_graphics(tex, paper)
+    write_text(tex_path, tex)
+    result = CompiledPaper(draft=draft, tex_path=str(tex_path))
+    pdf = compile_with_fixes(paper, client, system_prompt, settings, result.rounds)
+    result.compiled = pdf is not None
+    result.clean = bool(result.rounds and result.rounds[-1].ok)
+    result.pdf_path = str(pdf) if pdf else None
+    return result
+
+
+def judge(result: CompiledPaper) -> tuple[str, str | None]:
+    if result.compiled:
+        if result.clean:
+            return "ok", None
+        return "ok", "compiled with LaTeX errors left: " + "; ".join(result.rounds[-1].errors[:3])
+    errors = result.rounds[-1].errors if result.rounds else []
+    return "failed", "no PDF: " + ("; ".join(errors[:5]) or "unknown error")
