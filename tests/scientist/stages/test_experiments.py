@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from scientist_helpers import FIXTURES
 
-from scientist import experiments as exp
+from scientist.stages import experiments as exp
 from scientist.records import Idea
 from scientist.rundir import RunDir
 from scientist.sandbox import SandboxLimits
