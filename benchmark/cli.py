@@ -20,13 +20,21 @@ COMMAND_MODULES = (
     "scientist.templates.cli",  # bench template baseline|list
     "scientist.cli",  # bench scientist run
     "benchmark.cli_run",  # bench run, bench leaderboard
+    "scientist.demo.cli",  # bench demo
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=(
+    "Exit codes: 0 all done; 1 finished with failures (counted in the last line); "
+    "2 bad input or configuration; 3 infrastructure missing (sandbox, pdflatex, model endpoint, disk)."))
 @click.version_option(package_name="ai-scientist-bench")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="More log output (-v: progress notes, -vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on the terminal (the run's bench.log keeps all).")
+def main(verbose: int, quiet: bool) -> None:
     """Evaluate AI-scientist agents: reviewer, scientist pipeline, benchmark, Goodhart checks."""
+    from reviewer.cli_support import setup_logging
+
+    setup_logging(verbose, quiet)
 
 
 def _register_all(group: click.Group) -> None:

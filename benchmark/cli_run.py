@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -17,10 +17,27 @@ def _slug(model: str) -> str:
 @click.command("run")
 @click.argument("model")
 @click.option("--templates", "templates", multiple=True,
-              help="Template(s) to run; repeat or comma-separate. Default: every template.")
+              help="Template(s) to run, each a name (bench template list) or a template folder's path "
+                   "(this project's layout or the AI Scientist's); repeat or comma-separate. Default: every template.")
+@click.option("--quick", is_flag=True,
+              help="A first run in about 15 minutes on 2 cores (the README's first command): --smoke, 1 idea, "
+                   "1 run, 1 fix, no idea reflections, no novelty search or citations, 2k-token prompts, and the "
+                   "template's seed idea if the model writes none. Options given explicitly win.")
+@click.option("--smoke", is_flag=True,
+              help="Each template's smoke configuration (its bench_template.json smoke_args, e.g. '--smoke --seeds 1'): "
+                   "runs in seconds, numbers meaningless; for trying the benchmark out.")
 @click.option("--ideas", "n_ideas", type=click.IntRange(1), default=2, show_default=True, help="Ideas per template and seed.")
 @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Independent repeats of each template.")
-@click.option("--reviewer", "reviewer_model", default=None, help="Reviewer model (default: MODEL).")
+@click.option("--reviewer", "reviewers", multiple=True, metavar="MODEL",
+              help="Reviewer of every paper; repeat for a panel (the score is the panel mean). Default: "
+                   "$BENCH_REVIEWER (comma-separated), else the embedded local/smollm2. Never MODEL itself "
+                   "unless --self-review.")
+@click.option("--self-review", is_flag=True,
+              help="Review MODEL's papers with MODEL (marked SELF-REVIEW on the board; not comparable to others).")
+@click.option("--force-calibrator", is_flag=True,
+              help="Apply --calibrator to a reviewer it was not fit on (marked as a forced transfer).")
+@click.option("--no-preflight", is_flag=True,
+              help="Skip the checks made before starting (sandbox, pdflatex/bibtex, one call to each model).")
 @click.option("--calibrator", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Calibrator file, to record P(accept) for each paper.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -38,10 +55,16 @@ def _slug(model: str) -> str:
 @click.option("--no-novelty", is_flag=True, help="Skip the literature novelty check (novelty: unchecked).")
 @click.option("--max-pages", type=click.IntRange(1), default=12, show_default=True, help="Validity: page limit.")
 @click.option("--unsafe-no-sandbox", is_flag=True, help="Run generated code without the sandbox (never for untrusted models).")
-def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int, reviewer_model: str | None,
+@click.option("--no-cache", is_flag=True, help="Do not read or write the model response cache (or BENCH_NO_CACHE=1).")
+@click.option("--force-new", is_flag=True, help="OUT holds a run with other settings: move it to OUT/previous/ and start afresh.")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Recorded replies instead of a model: JSON {purpose: [reply, ...]} (demos, CI, fault tests).")
+def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int, reviewers: tuple[str, ...],
+                self_review: bool, force_calibrator: bool, no_preflight: bool,
                 calibrator: Path | None, out_dir: Path | None, concurrency: int, executor: str, address: str | None,
                 max_runs: int, max_fixes: int, max_tokens: int | None, experiment_args: str, pipeline_options: tuple[str, ...], no_novelty: bool, max_pages: int,
-                unsafe_no_sandbox: bool) -> None:
+                unsafe_no_sandbox: bool, smoke: bool = False, quick: bool = False, no_cache: bool = False, force_new: bool = False,
+                replay: Path | None = None) -> None:
     """Run the scientist pipeline with MODEL on each template and record every idea.
 
     One row per idea (novelty, experiments, compiled, valid, review, cost, time, incidents) goes
@@ -50,14 +73,37 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     from benchmark.runner import BenchConfig, run_benchmark
     from benchmark.validity.checks import ValidityConfig
 
+    from scientist.templates import TEMPLATES_ROOT, UnknownTemplateError, list_templates, template_dir
+
     names = [t.strip() for spec in templates for t in spec.split(",") if t.strip()]
     if not names:
-        from scientist.templates import list_templates
-
         names = list(list_templates())
+    try:  # a folder by its absolute path: workers (processes, Ray) may have another cwd
+        names = [n if template_dir(n).parent == TEMPLATES_ROOT else str(template_dir(n)) for n in names]
+    except UnknownTemplateError as err:
+        raise click.BadParameter(str(err), param_hint="--templates") from None
+    from scientist.templates import TemplateError
+    from scientist.templates.check import require_usable
+
+    try:  # a missing package (torch: the [templates] extra) is said before anything runs
+        for name in names:
+            require_usable(name)
+    except TemplateError as err:
+        raise click.ClickException(str(err)) from None
     if address and executor != "ray":
         raise click.UsageError("--address needs --executor ray")
     overrides: dict = {"max_tokens": max_tokens} if max_tokens else {}
+    if quick:
+        given = {p for p in ("n_ideas", "max_runs", "max_fixes") if click.get_current_context().get_parameter_source(p)
+                 == click.core.ParameterSource.COMMANDLINE}
+        n_ideas = n_ideas if "n_ideas" in given else 1
+        max_runs = max_runs if "max_runs" in given else 1
+        max_fixes = max_fixes if "max_fixes" in given else 1
+        smoke, no_novelty = True, True
+        overrides.update({"idea_reflections": 0, "writeup_fix_rounds": 1, "citation_rounds": 0,
+                          "context_tokens": 2048, "seed_fallback": True, "max_tokens": max_tokens or 400})
+    if smoke:
+        overrides["smoke"] = True
     if experiment_args:
         overrides["experiment_args"] = shlex.split(experiment_args)
     for option in pipeline_options:
@@ -70,18 +116,94 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
             overrides[key.strip()] = value
     bench = BenchConfig(
         model=model, templates=names, out_dir=out_dir or Path("results") / _slug(model), n_ideas=n_ideas,
-        seeds=seeds, reviewer_model=reviewer_model, calibrator=calibrator, max_runs=max_runs,
+        seeds=seeds, reviewers=list(reviewers), self_review=self_review, calibrator=calibrator,
+        force_calibrator=force_calibrator, max_runs=max_runs,
         max_fixes=max_fixes, check_novelty=not no_novelty, unsafe_no_sandbox=unsafe_no_sandbox,
         concurrency=concurrency, executor=executor, address=address,  # type: ignore[arg-type]
         validity=ValidityConfig(max_pages=max_pages), pipeline_overrides=overrides,
     )
+    from reviewer.cli_support import ExitCode, exit_codes, fail, finish, run_log
+    from scientist.rundir import check_settings, run_lock
+
+    from benchmark.panel import PanelError
+    from benchmark.preflight import PreflightError, preflight, uncached_client
+
+    if replay is not None:  # recorded replies answer every call, the preflight's too
+        from scientist.cli import replay_factory
+
+        overrides["client_factory"] = replay_factory(replay)
     try:
-        summary = run_benchmark(bench, on_event=lambda msg: click.echo(msg, err=True))
-    except (RuntimeError, ValueError) as err:  # e.g. Ray missing, an unknown --pipeline-option
-        raise click.ClickException(str(err)) from err
+        panel = bench.panel()
+    except PanelError as err:
+        fail(str(err), ExitCode.BAD_INPUT)
+    click.echo(panel.label(), err=True)
+    if calibrator is not None:
+        _check_calibrator(calibrator, panel.reviewers, overrides.get("reviewer_kwargs"), force_calibrator)
+    from benchmark.runner import pipeline_config
+
+    try:  # a bad --pipeline-option is bad input: said before anything is checked or started
+        for name in names:
+            pipeline_config(bench, name, 0)
+    except (TypeError, ValueError) as err:
+        fail(str(err), ExitCode.BAD_INPUT)
+    if not no_preflight:
+        try:
+            checked = preflight(model, panel.reviewers, unsafe_no_sandbox=unsafe_no_sandbox,
+                                client_for=overrides.get("client_factory") or uncached_client(overrides.get("litellm_kwargs")))
+        except PreflightError as err:
+            fail(f"preflight: {err}", ExitCode.INFRASTRUCTURE)
+        click.echo(f"preflight: sandbox {checked.sandbox}; {', '.join(checked.tools)} found; "
+                   f"{', '.join(checked.models)} answered", err=True)
+
+    if no_cache:
+        os.environ["BENCH_NO_CACHE"] = "1"  # every client of the run, in threads or worker processes
+    settings = {**bench.describe(), "templates": names,
+                "pipeline_overrides": {k: v for k, v in overrides.items() if k != "client_factory"}}
+    if replay is not None:
+        settings["replay"] = str(replay.resolve())
+    with exit_codes(), run_lock(bench.out_dir), run_log(bench.out_dir):
+        check_settings(bench.out_dir, settings, force_new=force_new)
+        try:
+            summary = run_benchmark(bench, on_event=lambda msg: click.echo(msg, err=True))
+        except (RuntimeError, ValueError) as err:  # e.g. Ray missing, an unknown --pipeline-option
+            fail(str(err), ExitCode.INFRASTRUCTURE if "ray" in str(err).lower() else ExitCode.BAD_INPUT)
     click.echo(str(summary.db_path))
-    if summary.failed_runs or summary.errors:
-        sys.exit(1)
+    board = _write_board(bench.out_dir)
+    if board is not None:
+        click.echo(f"leaderboard: {board}")
+    n_failed = summary.errors + len(summary.failed_runs)
+    if summary.infra_errors:  # not the model's failures: not on its row; a rerun retries them
+        fail(f"{summary.infra_errors} idea(s) or run(s) stopped by an infrastructure error (shown apart on the "
+             f"board, not counted against {model}); fix it and rerun with the same --out to retry them",
+             ExitCode.INFRASTRUCTURE)
+    finish(n_failed, summary.finished + n_failed, "idea(s) or run(s)", details=bench.out_dir / "bench.log",
+           run_dir=bench.out_dir)
+
+
+def _check_calibrator(path: Path, reviewers: list[str], reviewer_kwargs: dict | None, force: bool) -> None:
+    """Refuse, before anything runs, a calibrator fit on another reviewer configuration."""
+    from reviewer.cli_support import ExitCode, fail
+    from reviewer.eval.calibration import CalibrationError, check_reviewer, load_calibrator, reviewer_label
+    from reviewer.reviewer import ReviewerConfig
+
+    try:
+        calibrator = load_calibrator(path)
+        for model in reviewers:
+            if check_reviewer(calibrator, reviewer_label(ReviewerConfig(model=model, **(reviewer_kwargs or {}))), force=force):
+                click.echo(f"warning: calibrator {path.name} forced onto reviewer {model} (marked as a transfer)", err=True)
+    except CalibrationError as err:
+        fail(f"--calibrator: {err}", ExitCode.BAD_INPUT)
+
+
+def _write_board(out_dir: Path) -> Path | None:
+    """OUT/leaderboard.html (and .md) of this results folder, so that a run ends with its board."""
+    from benchmark.leaderboard.board import build_leaderboard, write_leaderboard
+
+    rows = build_leaderboard([Path(out_dir)], [])
+    if not rows:
+        return None
+    written = write_leaderboard(rows, Path(out_dir), None)
+    return written.get("html")
 
 
 @click.command("leaderboard")
@@ -117,11 +239,15 @@ def leaderboard_command(results: tuple[Path, ...], imports: tuple[Path, ...], mo
             import_templates[0] if import_templates else "imported")
         try:
             runs.append(read_reviews(path, model=model, template=template))
-        except ReviewImportError as err:
-            raise click.ClickException(str(err)) from err
+        except ReviewImportError as err:  # bad input: exit 2, one line
+            from reviewer.cli_support import fail
+
+            fail(str(err))
     rows = build_leaderboard(list(results), runs)
     if not rows:
-        raise click.ClickException("no results found: nothing to put on the board")
+        from reviewer.cli_support import fail
+
+        fail("no results found: nothing to put on the board")
     written = write_leaderboard(rows, out_dir, json_path)
     click.echo(to_markdown(rows))
     for kind, path in written.items():
@@ -129,5 +255,8 @@ def leaderboard_command(results: tuple[Path, ...], imports: tuple[Path, ...], mo
 
 
 def register(group: click.Group) -> None:
+    from benchmark.validity.cli import validity_command
+
     group.add_command(run_command)
     group.add_command(leaderboard_command)
+    group.add_command(validity_command)

@@ -29,10 +29,11 @@ CREATE TABLE IF NOT EXISTS runs (
     template      TEXT NOT NULL,
     seed          INTEGER NOT NULL,
     n_ideas       INTEGER NOT NULL,           -- ideas asked for
-    status        TEXT NOT NULL,              -- pending | running | done | failed
+    status        TEXT NOT NULL,              -- pending | running | done | failed | infra_error
     error         TEXT,
     out_dir       TEXT,
     config_json   TEXT,
+    panel_key     TEXT,                       -- the reviewer panel (benchmark.panel): one per board
     ideas_tokens  INTEGER,                    -- idea generation (shared by the run's ideas)
     ideas_cost_usd REAL,
     ideas_seconds REAL,
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS ideas (
     position           INTEGER NOT NULL,
     title              TEXT,
     idea_json          TEXT,                  -- the Idea, to resume without regenerating
-    status             TEXT NOT NULL,         -- pending | running | done | error
+    status             TEXT NOT NULL,         -- pending | running | done | error | infra_error
     novel              INTEGER,               -- NULL: novelty not checked
     experiments_passed INTEGER,
     n_runs_ok          INTEGER,
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS ideas (
     wall_time_s        REAL,
     n_incidents        INTEGER,
     incidents_json     TEXT,
+    infra_error        TEXT,                  -- a stage failed for the infrastructure: not counted, retried
     idea_dir           TEXT,
     pdf_path           TEXT,
     error              TEXT,
@@ -91,7 +93,11 @@ CREATE TABLE IF NOT EXISTS checks (
 
 
 # (table, column, type) added after a database may have been created without them
-_ADDED_COLUMNS = [("runs", "ideas_seconds", "REAL")]
+_ADDED_COLUMNS = [("runs", "ideas_seconds", "REAL"), ("runs", "panel_key", "TEXT"), ("ideas", "infra_error", "TEXT")]
+
+
+class PanelMismatch(ValueError):
+    """A rerun asked for another reviewer panel than the one that reviewed the recorded ideas."""
 
 
 def run_id(model: str, template: str, seed: int) -> str:
@@ -147,14 +153,21 @@ class ResultsDB:
 
     # ---- runs --------------------------------------------------------------------------
     def ensure_run(self, model: str, template: str, seed: int, n_ideas: int, out_dir: Path,
-                   config: dict[str, Any]) -> str:
-        """Register a run (idempotent): a planned run that never starts still counts as failed."""
+                   config: dict[str, Any], panel_key: str | None = None) -> str:
+        """Register a run (idempotent): a planned run that never starts still counts as failed.
+        A rerun must keep the reviewer panel of the ideas already reviewed (PanelMismatch)."""
         rid = run_id(model, template, seed)
+        recorded = self.query("SELECT panel_key FROM runs WHERE run_id = ?", (rid,))
+        if recorded and recorded[0][0] and panel_key and recorded[0][0] != panel_key and any(
+                i["status"] == "done" for i in self.ideas(rid)):
+            raise PanelMismatch(f"{self.path}: run {rid} was reviewed by another reviewer panel; "
+                                "rerun with the same --reviewer/--calibrator options, or use another --out")
         self._write(
-            "INSERT INTO runs (run_id, model, template, seed, n_ideas, status, out_dir, config_json) "
-            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
-            "n_ideas = MAX(n_ideas, excluded.n_ideas), out_dir = excluded.out_dir, config_json = excluded.config_json",
-            (rid, model, template, seed, n_ideas, str(out_dir), json.dumps(config, default=str)),
+            "INSERT INTO runs (run_id, model, template, seed, n_ideas, status, out_dir, config_json, panel_key) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+            "n_ideas = MAX(n_ideas, excluded.n_ideas), out_dir = excluded.out_dir, config_json = excluded.config_json, "
+            "panel_key = excluded.panel_key",
+            (rid, model, template, seed, n_ideas, str(out_dir), json.dumps(config, default=str), panel_key),
         )
         return rid
 
@@ -162,7 +175,7 @@ class ResultsDB:
         now = time.time()
         self._write(
             "UPDATE runs SET status = ?, error = " + ("COALESCE(?, error)" if keep_error else "?") + ", "
-            "started_at = COALESCE(started_at, ?), finished_at = CASE WHEN ? IN ('done', 'failed') THEN ? END "
+            "started_at = COALESCE(started_at, ?), finished_at = CASE WHEN ? IN ('done', 'failed', 'infra_error') THEN ? END "
             "WHERE run_id = ?", (status, error, now, status, now, rid),
         )
 
@@ -197,7 +210,8 @@ class ResultsDB:
         return [dict(r) for r in rows]
 
     def pending_ideas(self, rid: str) -> list[dict[str, Any]]:
-        """Ideas not finished: pending, interrupted while running, or crashed (retried)."""
+        """Ideas not finished: pending, interrupted while running, crashed, or stopped by an
+        infrastructure failure (all retried)."""
         return [i for i in self.ideas(rid) if i["status"] != "done"]
 
     def mark_running(self, rid: str, idea_name: str) -> None:
@@ -232,17 +246,18 @@ class ResultsDB:
             "wall_time_s": outcome.get("wall_time_s"),
             "n_incidents": len(incidents), "incidents_json": json.dumps(incidents, default=str),
             "idea_dir": outcome.get("idea_dir"), "pdf_path": outcome.get("pdf_path"),
-            "finished_at": time.time(),
+            "infra_error": outcome.get("infra_error"), "finished_at": time.time(),
         }
+        status = "infra_error" if outcome.get("infra_error") else "done"
         with self._lock, self._conn:
             cur = self._conn.execute(
-                "UPDATE ideas SET status = 'done', error = NULL, " + ", ".join(f"{k} = :{k}" for k in row
+                f"UPDATE ideas SET status = '{status}', error = NULL, " + ", ".join(f"{k} = :{k}" for k in row
                                                                             if k not in ("run_id", "idea_name"))
                 + " WHERE run_id = :run_id AND idea_name = :idea_name", row)
             if cur.rowcount == 0:  # an idea the run did not announce (renamed by the pipeline)
                 pos = self._conn.execute("SELECT COUNT(*) FROM ideas WHERE run_id = ?", (rid,)).fetchone()[0]
                 self._conn.execute(
-                    "INSERT INTO ideas (status, position, " + ", ".join(row) + ") VALUES ('done', :position, "
+                    "INSERT INTO ideas (status, position, " + ", ".join(row) + f") VALUES ('{status}', :position, "
                     + ", ".join(f":{k}" for k in row) + ")", {**row, "position": pos})
             self._conn.execute("DELETE FROM stages WHERE run_id = ? AND idea_name = ?", (rid, name))
             for stage, s in stages.items():

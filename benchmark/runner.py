@@ -18,10 +18,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from benchmark.executors import ExecutorKind, make_executor
+from benchmark.panel import ReviewPanel, make_panel
 from benchmark.results_db import ResultsDB
 from benchmark.validity.checks import ValidityConfig, check_idea_dir
+from scientist.failures import infra_error, infra_kind
 
 Event = Callable[[str], None]
+
+
+class InfraError(RuntimeError):
+    """Idea generation failed for the infrastructure (credentials, provider, disk), not the model."""
 
 
 @dataclass
@@ -31,8 +37,10 @@ class BenchConfig:
     out_dir: Path
     n_ideas: int = 2
     seeds: int = 1
-    reviewer_model: str | None = None
+    reviewers: list[str] = field(default_factory=list)  # the panel; empty: $BENCH_REVIEWER or the default
+    self_review: bool = False  # review MODEL's papers with MODEL (explicit, marked on the board)
     calibrator: Path | None = None
+    force_calibrator: bool = False
     max_runs: int = 5
     max_fixes: int = 4
     check_novelty: bool = True
@@ -47,15 +55,20 @@ class BenchConfig:
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir).resolve()  # workers (processes, Ray) may have another cwd
 
+    def panel(self) -> ReviewPanel:
+        return make_panel(self.model, self.reviewers, self_review=self.self_review,
+                          reviewer_config=self.pipeline_overrides.get("reviewer_kwargs"),
+                          calibrator=self.calibrator, force_calibrator=self.force_calibrator)
+
     def run_dir(self, template: str, seed: int) -> Path:
-        return Path(self.out_dir) / template / f"seed_{seed}"
+        return Path(self.out_dir) / template_label(template) / f"seed_{seed}"
 
     def describe(self) -> dict[str, Any]:
         """What is stored with each run: the settings that shape its results."""
-        keep = ("model", "n_ideas", "seeds", "reviewer_model", "calibrator", "max_runs", "max_fixes",
+        keep = ("model", "n_ideas", "seeds", "calibrator", "max_runs", "max_fixes",
                 "check_novelty", "unsafe_no_sandbox")
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self).items() if k in keep} | {
-            "validity": self.validity.model_dump()}
+            "validity": self.validity.model_dump(), "panel": self.panel().model_dump(mode="json")}
 
 
 # ---- the pipeline's API, imported lazily (it pulls in litellm and the sandbox) --------------
@@ -70,7 +83,8 @@ def pipeline_config(bench: BenchConfig, template: str, seed: int) -> Any:
     config_cls = _pipeline().PipelineConfig
     wanted: dict[str, Any] = {
         "model": bench.model, "template": template, "n_ideas": bench.n_ideas,
-        "out_dir": bench.run_dir(template, seed), "reviewer_model": bench.reviewer_model,
+        "out_dir": bench.run_dir(template, seed), "reviewer_models": bench.panel().reviewers,
+        "self_review": bench.self_review, "force_calibrator": bench.force_calibrator,
         "calibrator": bench.calibrator, "max_runs": bench.max_runs, "max_fixes": bench.max_fixes,
         "unsafe_no_sandbox": bench.unsafe_no_sandbox, "check_novelty": bench.check_novelty,
         # a response cache per seed: seeds are independent samples, a rerun of one seed reuses its replies
@@ -82,6 +96,16 @@ def pipeline_config(bench: BenchConfig, template: str, seed: int) -> Any:
         raise ValueError(f"PipelineConfig has no field(s) {', '.join(unknown)}; "
                          f"known: {', '.join(f for f in fields if not f.startswith('_'))}")
     return config_cls(**{k: v for k, v in wanted.items() if k in fields})
+
+
+def template_label(template: str) -> str:
+    """The name a template (given by name or by path) has in results folders and on boards."""
+    try:
+        from scientist.templates import template_label as label
+
+        return label(template)
+    except Exception:  # the template package is not there, or the folder is gone
+        return Path(template).name or template
 
 
 def template_tex(template: str) -> str | None:
@@ -148,6 +172,7 @@ class RunSummary:
     finished: int = 0
     errors: int = 0
     failed_runs: list[str] = field(default_factory=list)
+    infra_errors: int = 0  # ideas (or idea generations) stopped by the infrastructure: rerun to retry
 
 
 class BenchmarkRunner:
@@ -184,6 +209,8 @@ class BenchmarkRunner:
             self.on_event(f"{template} seed {seed}: {len(recorded)} idea(s){note}")
             if stage.get("error"):
                 self.db.set_run_error(rid, f"idea generation {stage.get('status')}: {stage['error']}")
+            if not recorded and stage.get("status") == "failed" and infra_kind(stage.get("error")):
+                raise InfraError(infra_error(stage["error"]) or stage["error"])
         return [json.loads(i["idea_json"]) for i in recorded if i["status"] != "done"]
 
     def run(self) -> RunSummary:
@@ -191,8 +218,9 @@ class BenchmarkRunner:
         summary = RunSummary(db_path=self.db.path)
         plan = [(t, s) for t in bench.templates for s in range(bench.seeds)]
         configs = {key: self.config_fn(bench, *key) for key in plan}  # a bad setting fails before anything is recorded
-        rids = {(t, s): self.db.ensure_run(bench.model, t, s, bench.n_ideas, bench.run_dir(t, s), bench.describe())
-                for t, s in plan}
+        panel_key = bench.panel().key()
+        rids = {(t, s): self.db.ensure_run(bench.model, template_label(t), s, bench.n_ideas, bench.run_dir(t, s),
+                                           bench.describe(), panel_key) for t, s in plan}
         slots = threading.Semaphore(max(1, bench.concurrency))
         futures: list[Future] = []
         executor = make_executor(bench.executor, bench.concurrency, bench.address)
@@ -203,9 +231,17 @@ class BenchmarkRunner:
                 cfg = configs[(template, seed)]
                 try:
                     ideas = self._ideas_for(rid, cfg, template, seed)
-                except Exception as err:  # idea generation failed: the run counts, as a failure
-                    self.db.set_run_status(rid, "failed", f"{type(err).__name__}: {err}")
+                except InfraError as err:  # not the model's failure: shown apart, retried on rerun
+                    self.db.set_run_status(rid, "infra_error", str(err))
+                    summary.infra_errors += 1
                     summary.failed_runs.append(rid)
+                    self.on_event(f"{template} seed {seed}: infrastructure error (rerun to retry): {err}")
+                    continue
+                except Exception as err:  # idea generation failed: the run counts, as a failure
+                    kind = "infra_error" if infra_kind(f"{type(err).__name__}: {err}") else "failed"
+                    self.db.set_run_status(rid, kind, f"{type(err).__name__}: {err}")
+                    summary.failed_runs.append(rid)
+                    summary.infra_errors += kind == "infra_error"
                     self.on_event(f"{template} seed {seed}: idea generation failed: {err}")
                     continue
                 self.db.set_run_status(rid, "running", keep_error=True)
@@ -229,7 +265,11 @@ class BenchmarkRunner:
             if rid in summary.failed_runs:
                 continue
             left = self.db.pending_ideas(rid)
-            if left:
+            infra = [i for i in left if i["status"] == "infra_error"]
+            if infra and len(infra) == len(left):
+                self.db.set_run_status(rid, "infra_error", f"{len(infra)} idea(s) stopped by an infrastructure "
+                                       f"error (rerun to retry): {infra[0]['infra_error']}")
+            elif left:
                 self.db.set_run_status(rid, "failed", f"{len(left)} idea(s) not finished")
             else:
                 self.db.set_run_status(rid, "done", keep_error=True)
@@ -249,6 +289,11 @@ class BenchmarkRunner:
                 else:
                     outcome = result["outcome"]
                     self.db.record_outcome(rid, outcome, result["validity"])
+                    if outcome.get("infra_error"):
+                        summary.infra_errors += 1
+                        self.on_event(f"{outcome['idea_name']}: infrastructure error (not counted; rerun to "
+                                      f"retry): {outcome['infra_error']}")
+                        return
                     summary.finished += 1
                     valid = result["validity"]["valid"] if result["validity"] else False
                     self.on_event(f"{outcome['idea_name']}: experiments {'passed' if outcome.get('experiments_passed') else 'failed'}"
@@ -267,5 +312,6 @@ def run_benchmark(bench: BenchConfig, **kwargs: Any) -> RunSummary:
     finally:
         runner.db.close()
     runner.on_event(f"done in {time.monotonic() - started:.0f}s: {summary.finished} idea(s) finished, "
-                    f"{summary.errors} crashed; results in {summary.db_path}")
+                    f"{summary.errors} crashed, {summary.infra_errors} infrastructure error(s); "
+                    f"results in {summary.db_path}")
     return summary

@@ -16,10 +16,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, unwrapped, and a non-zero exit: never a traceback for bad input."""
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    sys.exit(code)
+from reviewer.cli_support import ExitCode, exit_code_for, fail  # noqa: E402  (shared by every command)
 
 
 def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazily)
@@ -32,22 +29,30 @@ def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazi
     table.add_row("Decision", f"[{'green' if record.decision == 'Accept' else 'red'}]{record.decision}[/]")
     if record.p_accept is not None:
         table.add_row("P(accept)", f"{record.p_accept:.2f} (calibrated: {record.calibrated_decision})")
-    body = [f"[bold]Summary[/] {review.summary}", "", "[bold]Strengths[/]"]
+    body = [f"[bold yellow]{record.reviewer_note}[/]", ""] if getattr(record, "reviewer_note", None) else []
+    body += [f"[bold]Summary[/] {review.summary}", "", "[bold]Strengths[/]"]
     body += [f" + {s}" for s in review.strengths]
     body += ["", "[bold]Weaknesses[/]"] + [f" - {w}" for w in review.weaknesses]
     if record.meta:
         body += ["", f"[bold]Meta-review ({record.meta.n_reviews} reviews)[/] {record.meta.text}"]
     if record.prompt_injection:
         body += ["", f"[bold yellow]Prompt injection: {len(record.prompt_injection)} span(s) removed before review[/]"]
+    if record.anonymization:
+        removed = ", ".join(f"{k} x{v}" for k, v in record.anonymization["removed"].items()) or "nothing"
+        body += ["", f"[dim]Anonymized before review: removed {removed}.[/]"]
     if record.paper_truncated:
         body += ["", "[dim]The paper was truncated to fit the model's context window.[/]"]
+    if getattr(record, "dropped_items", None):
+        body += ["", f"[dim]{len(record.dropped_items)} unusable Strengths/Weaknesses item(s) removed "
+                     "(non-words, repeats, or in both lists) after re-asking.[/]"]
     usage = summarize(record.usage)
     body += ["", f"[dim]{usage['calls']} calls ({usage['cached_calls']} cached), "
                  f"{usage['prompt_tokens']}+{usage['completion_tokens']} tokens, "
                  f"${usage['cost_usd']:.4f}, {record.elapsed_s:.1f}s[/]"]
     from rich.console import Group
 
-    return Panel(Group(table, "", "\n".join(body)), title=f"Review of {record.paper_id} by {record.model}")
+    smoke = " (smoke-test reviewer)" if getattr(record, "reviewer_note", None) else ""
+    return Panel(Group(table, "", "\n".join(body)), title=f"Review of {record.paper_id} by {record.model}{smoke}")
 
 
 @click.command("review")
@@ -64,8 +69,11 @@ def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazi
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the review record (reviews, usage, cost) as JSON.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--no-anonymize", is_flag=True,
+              help="Review the text as given. By default author block, venue lines, acknowledgements, links and "
+                   "emails are removed and the main body is cut to a fixed length (see reviewer/anonymize.py).")
 def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, temperature, api_base,
-                   calibrator, json_out, no_cache) -> None:
+                   calibrator, json_out, no_cache, no_anonymize) -> None:
     """Review the paper at PATH (.pdf, .txt or .md) with the NeurIPS review form."""
     from reviewer.llm import ModelClient, ModelError
     from reviewer.llm.embedded import EmbeddedModelError
@@ -78,11 +86,11 @@ def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, tem
         config = ReviewerConfig(model=client.model, reflections=reflections, fewshot=fewshot,
                                 fewshot_dir=fewshot_dir, ensemble=ensemble, temperature=temperature)
         with console.status(f"Reviewing {path.name} with {client.model} ..."):
-            record = review_file(path, config, client=client, calibrator=calibrator)
+            record = review_file(path, config, client=client, calibrator=calibrator, anonymize=not no_anonymize)
     except PaperInputError as err:
-        fail(str(err), 2)
-    except (ModelError, EmbeddedModelError, ValueError) as err:
-        fail(str(err).splitlines()[0], 1)
+        fail(str(err), ExitCode.BAD_INPUT)
+    except (ModelError, EmbeddedModelError, ValueError, OSError) as err:
+        fail(str(err), exit_code_for(err))
     console.print(render_record(record))
     if json_out:
         save_record(record, json_out)

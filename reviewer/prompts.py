@@ -13,7 +13,8 @@ REVIEWER_SYSTEM = (
 
 FORM_INSTRUCTIONS = """Review the paper below using the NeurIPS review form. Fill every field:
 - Summary: what the paper claims and does, in a few sentences.
-- Strengths, Weaknesses: lists of specific points.
+- Strengths, Weaknesses: 1 to 3 specific points each, every point a full sentence about this paper;
+  never the same point twice, never a point in both lists. Fewer points are better than vague ones.
 - Originality, Quality, Clarity, Significance: 1 (low) to 4 (very high).
 - Questions: questions for the authors. Limitations: limitations and societal impact not addressed.
 - Ethical Concerns: true or false.
@@ -52,3 +53,8 @@ AREA_CHAIR_PROMPT = """The paper received {n_reviews} reviews, with mean Overall
 Write the meta-review: the consensus strengths and weaknesses, where the reviewers disagree and \
 whom you find more convincing. Reply with a JSON object: "metareview" (text) and "decision" \
 ("Accept" or "Reject")."""
+
+ITEMS_RETRY_PROMPT = """Some Strengths or Weaknesses in your review cannot be used:
+{problems}
+Reply again with the whole review as one JSON object, with 1 to 3 specific, different points in
+each of Strengths and Weaknesses, each a full sentence about this paper."""

@@ -1,44 +1,123 @@
-"""Reviewing a paper file end to end: read it, defuse hidden instructions, review, calibrate."""
+"""The one review path: load the paper, defuse hidden instructions, anonymize, review, calibrate.
+
+Every caller that reviews a paper (`bench review`, live `bench reviewer eval`, the pipeline's review
+stage, the Goodhart judges) goes through `areview_file` (a file) or `areview_text` (text already
+read), so they all see the paper in the same form:
+
+    load -> scan for instructions aimed at the reviewer -> strip them -> anonymize -> review
+
+Anonymization (`reviewer.anonymize`) is on by default: `anonymize=False` reviews the text as given.
+The record lists the injection findings (`prompt_injection`) and what anonymization removed
+(`anonymization`).
+"""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from reviewer.anonymize import AnonymizedText, anonymize_text
 from reviewer.llm import ModelClient
 from reviewer.paper_text import load_paper_text
 from reviewer.reviewer import ReviewerConfig, ReviewRecord, areview_paper
 
+if TYPE_CHECKING:
+    from reviewer.eval.calibration import Calibrator
+    from reviewer.injection.text import Finding
 
-def apply_calibrator(record: ReviewRecord, calibrator_path: Path) -> ReviewRecord:
+
+@dataclass
+class PreparedPaper:
+    """The text a reviewer is shown, and what was done to the original to get it."""
+
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+    anonymization: AnonymizedText | None = None
+
+    def anonymization_record(self) -> dict[str, Any] | None:
+        if self.anonymization is None:
+            return None
+        a = self.anonymization
+        return {"original_chars": a.original_chars, "chars": len(a.text), "body_words": a.body_words,
+                "truncated": a.truncated, "removed": a.summary(),
+                "removals": [r.model_dump(mode="json") for r in a.removals]}
+
+
+def prepare_text(text: str, *, anonymize: bool = True, findings: list[Finding] | None = None) -> PreparedPaper:
+    """Scan `text` (unless the caller scanned the file already and passes `findings`), strip the
+    findings, anonymize."""
+    from reviewer.injection.scan import sanitize_text, scan_text
+
+    findings = scan_text(text) if findings is None else findings
+    if findings:  # the reviewer never sees the hidden instructions, and the record says so
+        text = sanitize_text(text, findings)
+    anonymized = anonymize_text(text) if anonymize else None
+    return PreparedPaper(anonymized.text if anonymized else text, findings, anonymized)
+
+
+def prepare_file(path: str | Path, *, anonymize: bool = True) -> PreparedPaper:
+    """Read a .pdf/.txt/.md paper and prepare it; PDFs get the rendering checks (hidden text)."""
+    from reviewer.injection.scan import scan_paper
+
+    path = Path(path)
+    text = load_paper_text(path)
+    return prepare_text(text, anonymize=anonymize, findings=scan_paper(path))
+
+
+def apply_calibrator(record: ReviewRecord, calibrator: Path | Calibrator) -> ReviewRecord:
     from reviewer.eval.calibration import load_calibrator
 
-    calibrator = load_calibrator(calibrator_path)
+    if isinstance(calibrator, (str, Path)):
+        calibrator = load_calibrator(Path(calibrator))
     p = float(calibrator.p_accept(record.scores))
     record.p_accept = round(p, 4)
     record.calibrated_decision = "Accept" if calibrator.decide(p) else "Reject"
     return record
 
 
-async def areview_file(
-    path: Path, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
-    calibrator: Path | None = None, paper_id: str | None = None,
+async def areview_prepared(
+    prepared: PreparedPaper, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
+    calibrator: Path | Calibrator | None = None, paper_id: str = "paper",
 ) -> ReviewRecord:
-    from reviewer.injection.scan import sanitize_text, scan_paper
-
-    path = Path(path)
-    text = await asyncio.to_thread(load_paper_text, path)
-    findings = await asyncio.to_thread(scan_paper, path)
-    if findings:  # the reviewer never sees the hidden instructions, and the record says so
-        text = sanitize_text(text, findings)
-    record = await areview_paper(text, config, client=client, paper_id=paper_id or path.stem)
-    record.prompt_injection = [f.model_dump(mode="json") for f in findings]
+    record = await areview_paper(prepared.text, config, client=client, paper_id=paper_id)
+    record.prompt_injection = [f.model_dump(mode="json") for f in prepared.findings]
+    record.anonymization = prepared.anonymization_record()
     if calibrator is not None:
         apply_calibrator(record, calibrator)
     return record
 
 
+async def areview_text(
+    text: str, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
+    calibrator: Path | Calibrator | None = None, paper_id: str = "paper", anonymize: bool = True,
+) -> ReviewRecord:
+    """Review text already read (a pipeline's paper, a Goodhart variant) on the one path."""
+    prepared = await asyncio.to_thread(prepare_text, text, anonymize=anonymize)
+    return await areview_prepared(prepared, config, client=client, calibrator=calibrator, paper_id=paper_id)
+
+
+async def areview_file(
+    path: Path, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
+    calibrator: Path | Calibrator | None = None, paper_id: str | None = None, anonymize: bool = True,
+) -> ReviewRecord:
+    path = Path(path)
+    prepared = await asyncio.to_thread(prepare_file, path, anonymize=anonymize)
+    return await areview_prepared(prepared, config, client=client, calibrator=calibrator,
+                                  paper_id=paper_id or path.stem)
+
+
+def review_text(
+    text: str, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
+    calibrator: Path | Calibrator | None = None, paper_id: str = "paper", anonymize: bool = True,
+) -> ReviewRecord:
+    return asyncio.run(areview_text(text, config, client=client, calibrator=calibrator, paper_id=paper_id,
+                                    anonymize=anonymize))
+
+
 def review_file(
     path: Path, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
-    calibrator: Path | None = None, paper_id: str | None = None,
+    calibrator: Path | Calibrator | None = None, paper_id: str | None = None, anonymize: bool = True,
 ) -> ReviewRecord:
-    return asyncio.run(areview_file(path, config, client=client, calibrator=calibrator, paper_id=paper_id))
+    return asyncio.run(areview_file(path, config, client=client, calibrator=calibrator, paper_id=paper_id,
+                                    anonymize=anonymize))

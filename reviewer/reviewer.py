@@ -14,10 +14,14 @@ from pydantic import BaseModel, Field
 
 from reviewer.atomic_file import write_text_atomic
 from reviewer.fewshot import load_examples, render_examples
-from reviewer.form import SCORE_RANGES, Decision, MetaReview, MetaReviewText, Reflection, ReviewForm
-from reviewer.llm import CallUsage, ModelClient, default_model
+from reviewer.form import (
+    SCORE_RANGES, Decision, MetaReview, MetaReviewText, Reflection, ReviewForm, degenerate_items,
+    describe_problems, without_degenerate,
+)
+from reviewer.llm import CallUsage, ModelClient, default_model, embedded
+from reviewer.llm.usage import collect_usage
 from reviewer.prompts import (
-    AREA_CHAIR_PROMPT, AREA_CHAIR_SYSTEM, FEWSHOT_HEADER, FORM_INSTRUCTIONS, PAPER_TEMPLATE,
+    AREA_CHAIR_PROMPT, AREA_CHAIR_SYSTEM, FEWSHOT_HEADER, FORM_INSTRUCTIONS, ITEMS_RETRY_PROMPT, PAPER_TEMPLATE,
     REFLECTION_PROMPT, REVIEWER_SYSTEM, TRUNCATION_NOTE,
 )
 
@@ -63,9 +67,15 @@ class ReviewRecord(BaseModel):
     paper_chars: int
     paper_truncated: bool
     prompt_injection: list[dict[str, Any]] = Field(default_factory=list)
+    # What `reviewer.anonymize` took out before review (None: the text was reviewed as given).
+    anonymization: dict[str, Any] | None = None
     usage: list[CallUsage]
     cost_usd: float
     elapsed_s: float
+    # Strengths/Weaknesses items still unusable after re-asking (non-words, repeats, in both lists): removed
+    dropped_items: list[str] = Field(default_factory=list)
+    # set for the embedded model: "smoke-test reviewer: smollm2 (135M parameters) ..."; shown with every score
+    reviewer_note: str | None = None
     created_at: str = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
 
     def to_json(self) -> str:
@@ -94,12 +104,31 @@ def build_review_messages(text: str, config: ReviewerConfig, context_tokens: int
     return [{"role": "system", "content": system}, {"role": "user", "content": user}], truncated
 
 
+async def _usable_items(
+    client: ModelClient, convo: list[dict[str, str]], review: ReviewForm, config: ReviewerConfig,
+    common: dict[str, Any], purpose: str,
+) -> tuple[ReviewForm, list[str]]:
+    """Re-ask while Strengths/Weaknesses hold degenerate items (at most max_attempts - 1 times),
+    then drop those that remain."""
+    for attempt in range(1, config.max_attempts):
+        problems = degenerate_items(review)
+        if not problems:
+            return review, []
+        retry = convo + [
+            {"role": "assistant", "content": review.model_dump_json(by_alias=True)},
+            {"role": "user", "content": ITEMS_RETRY_PROMPT.format(problems=describe_problems(problems, review))},
+        ]
+        review = await client.acomplete_structured(retry, ReviewForm, purpose=f"{purpose} items {attempt}", **common)
+    return without_degenerate(review)
+
+
 async def _one_review(
     client: ModelClient, messages: list[dict[str, str]], config: ReviewerConfig, member: int,
-) -> tuple[ReviewForm, int]:
+) -> tuple[ReviewForm, int, list[str]]:
     common = dict(temperature=config.temperature, max_tokens=config.max_tokens,
                   max_attempts=config.max_attempts, sample=member)
     review = await client.acomplete_structured(messages, ReviewForm, purpose=f"review[{member}]", **common)
+    review, dropped = await _usable_items(client, messages, review, config, common, f"review[{member}]")
     rounds = 0
     for current in range(1, config.reflections + 1):
         convo = messages + [
@@ -109,9 +138,11 @@ async def _one_review(
         reflection = await client.acomplete_structured(
             convo, Reflection, purpose=f"reflection[{member}] {current}/{config.reflections}", **common)
         review, rounds = reflection.review, current
+        review, more = await _usable_items(client, convo, review, config, common, f"reflection[{member}] {current}")
+        dropped += more
         if reflection.done:
             break
-    return review, rounds
+    return review, rounds, dropped
 
 
 def mean_scores(reviews: list[ReviewForm]) -> dict[str, float]:
@@ -140,19 +171,21 @@ async def areview_paper(
 ) -> ReviewRecord:
     config = config or ReviewerConfig()
     client = client or ModelClient(config.model)
-    started, first_call = time.monotonic(), client.usage.n_calls
-    messages, truncated = build_review_messages(text, config, client.context_tokens)
-    members = await asyncio.gather(*(_one_review(client, messages, config, i) for i in range(config.ensemble)))
-    reviews = [review for review, _ in members]
-    meta = await _meta_review(client, reviews, config) if len(reviews) > 1 else None
+    started = time.monotonic()
+    with collect_usage() as calls:  # this paper's calls only, even beside others on one client
+        messages, truncated = build_review_messages(text, config, client.context_tokens)
+        members = await asyncio.gather(*(_one_review(client, messages, config, i) for i in range(config.ensemble)))
+        reviews = [review for review, _, _ in members]
+        meta = await _meta_review(client, reviews, config) if len(reviews) > 1 else None
     scores = mean_scores(reviews)
-    calls = client.usage.since(first_call)
     return ReviewRecord(
         paper_id=paper_id, model=client.model, config=config, reviews=reviews,
-        reflection_rounds=[rounds for _, rounds in members], meta=meta,
+        reflection_rounds=[rounds for _, rounds, _ in members], meta=meta,
+        dropped_items=[item for _, _, items in members for item in items],
+        reviewer_note=embedded.reviewer_note(client.model),
         overall=scores["Overall"], decision=meta.decision if meta else reviews[0].decision,
         scores=scores, paper_chars=len(text), paper_truncated=truncated, usage=calls,
-        cost_usd=round(sum(c.cost_usd for c in calls if not c.cached), 6),
+        cost_usd=round(sum(c.cost_usd for c in calls), 6),  # the calls' cost, cached or not
         elapsed_s=round(time.monotonic() - started, 3),
     )
 

@@ -41,7 +41,9 @@ def replay_factory(path: Path):  # type: ignore[no-untyped-def]
         key = purpose.split("[")[0].strip()
         queue = queues.get(key) or []
         if not queue:
-            return RuntimeError(f"{path}: no recorded reply left for {purpose!r}")
+            from reviewer.llm.scripted import RecordedReplyMissing
+
+            return RecordedReplyMissing(f"{path}: no recorded reply left for {purpose!r}")
         return queue.pop(0) if len(queue) > 1 or key not in ("review", "reflection") else queue[0]
 
     clients: dict[str, ScriptedModelClient] = {}
@@ -77,12 +79,16 @@ def register(group: click.Group) -> None:
 
     @scientist.command("run")
     @click.option("--model", help="model that does the science (e.g. gpt-4o, local/smollm2)")
-    @click.option("--template", help="experiment template (bench template list)")
+    @click.option("--template", metavar="NAME|PATH",
+                  help="experiment template: a name (bench template list) or a template folder, in this "
+                       "project's layout or the AI Scientist's")
+    @click.option("--smoke", is_flag=True, help="the template's smoke configuration (bench_template.json smoke_args)")
     @click.option("--ideas", "n_ideas", type=int, default=1, show_default=True, help="number of ideas")
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="run directory")
     @click.option("--resume", "resume", type=click.Path(path_type=Path, exists=True, file_okay=False),
                   help="continue the run in this directory with its saved settings")
-    @click.option("--reviewer-model", help="model of the reviewer (default: --model)")
+    @click.option("--reviewer-model", help="model of the reviewer (default: $BENCH_REVIEWER, else local/smollm2; "
+                                          "never --model itself unless given here)")
     @click.option("--calibrator", type=click.Path(path_type=Path, exists=True), help="calibrator for p(accept)")
     @click.option("--max-runs", type=int, default=5, show_default=True)
     @click.option("--max-fixes", type=int, default=4, show_default=True, help="fixes allowed per run")
@@ -102,9 +108,13 @@ def register(group: click.Group) -> None:
     @click.option("--unsafe-no-sandbox", is_flag=True, help="run experiments WITHOUT isolation")
     @click.option("--replay", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                   help="recorded replies instead of a model: JSON {purpose: [reply, ...]} (demos, CI)")
+    @click.option("--force-new", is_flag=True,
+                  help="--out holds a run with other settings: move it to OUT/previous/ and start afresh")
+    @click.option("--no-cache", is_flag=True, help="do not read or write the model response cache (or BENCH_NO_CACHE=1)")
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
-            context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay):
+            context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay, smoke=False,
+            force_new=False, no_cache=False):
         """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
         from rich.console import Console
 
@@ -123,6 +133,20 @@ def register(group: click.Group) -> None:
                 raise click.UsageError("--model, --template and --out are required (or --resume DIR)")
             from scientist.sandbox import SandboxLimits
 
+            from scientist.templates import TEMPLATES_ROOT, UnknownTemplateError, template_dir
+
+            try:  # a folder by its absolute path, so that --resume works from anywhere
+                folder = template_dir(template)
+            except UnknownTemplateError as err:
+                raise click.BadParameter(str(err), param_hint="--template") from None
+            template = template if folder.parent == TEMPLATES_ROOT else str(folder)
+            from scientist.templates import TemplateError
+            from scientist.templates.check import require_usable
+
+            try:
+                require_usable(template)
+            except TemplateError as err:
+                raise click.ClickException(str(err)) from None
             limit_args = {k: v for k, v in (("wall_time_s", time_limit), ("memory_mb", memory_mb)) if v}
             cfg = PipelineConfig(
                 model=model, template=template, n_ideas=n_ideas, out_dir=out_dir, reviewer_model=reviewer_model,
@@ -130,7 +154,7 @@ def register(group: click.Group) -> None:
                 writeup_fix_rounds=fix_rounds, citation_rounds=citation_rounds,
                 sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
                 check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens,
-                context_tokens=context_tokens, seed_fallback=seed_fallback)
+                context_tokens=context_tokens, seed_fallback=seed_fallback, smoke=smoke)
         if replay is not None:
             cfg.client_factory = replay_factory(replay)
             console.print(f"[yellow]replaying recorded replies from {replay}; model name {cfg.model!r} "
@@ -138,9 +162,22 @@ def register(group: click.Group) -> None:
         if cfg.unsafe_no_sandbox:
             console.print("[bold red]WARNING: experiments run WITHOUT a sandbox[/bold red]")
         cfg.on_event = _printer(console)
-        outcomes = run_pipeline(cfg)
+        if no_cache:
+            import os
+
+            os.environ["BENCH_NO_CACHE"] = "1"
+        from reviewer.cli_support import exit_codes, finish, run_log
+        from scientist.rundir import check_settings, run_lock
+
+        with exit_codes(), run_lock(cfg.out_dir), run_log(cfg.out_dir):
+            check_settings(cfg.out_dir, {k: v for k, v in cfg.to_dict().items() if k != "out_dir"},
+                           force_new=force_new)
+            outcomes = run_pipeline(cfg)
         _summary(console, outcomes)
         console.print(f"run directory: {cfg.out_dir}")
+        ok = sum(not any(st.status == "failed" for st in o.stages.values()) for o in outcomes)
+        finish(max(cfg.n_ideas, len(outcomes)) - ok, max(cfg.n_ideas, len(outcomes)), "idea(s)",
+               details=cfg.out_dir / "bench.log", run_dir=cfg.out_dir)
 
     @scientist.command("rerun")
     @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
@@ -160,6 +197,12 @@ def register(group: click.Group) -> None:
         idea = read_model(RunDir(run_dir).idea(idea_name).idea, Idea)
         if idea is None:
             raise click.UsageError(f"no idea {idea_name!r} in {run_dir}")
-        reset_stage(run_dir, idea_name, stage)
-        cfg.on_event = _printer(console)
-        _summary(console, [run_idea(cfg, idea)])
+        from reviewer.cli_support import exit_codes, finish
+        from scientist.rundir import run_lock
+
+        with exit_codes(), run_lock(run_dir):
+            reset_stage(run_dir, idea_name, stage)
+            cfg.on_event = _printer(console)
+            outcome = run_idea(cfg, idea)
+        _summary(console, [outcome])
+        finish(int(any(st.status == "failed" for st in outcome.stages.values())), 1, "idea(s)")

@@ -2,7 +2,6 @@
 model may not edit bound read-only. Also the template copy the model works on."""
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from scientist.rundir import NON_CODE, write_json
+from scientist.sandbox import safe_io
 
 EDITABLE_CODE = ("experiment.py", "plot.py")
+FINAL_INFO_MAX_BYTES = 4 * 1024 * 1024
 
 
 class CommandResult(BaseModel):
@@ -44,11 +45,20 @@ def copy_template_code(template_path: Path, dest: Path) -> None:
 
 
 def harness_files(code_dir: Path, editable: tuple[str, ...]) -> list[Path]:
-    """Every file of the template copy the model may not change: bound read-only in the sandbox."""
+    """Every file of the template copy the model may not change: bound read-only in the sandbox.
+
+    Entries are taken by lstat: a symlink (or FIFO, device) a run left here is never bound, so it
+    cannot carry a host path such as /etc into the next run."""
     return sorted(
-        p for p in code_dir.iterdir()
-        if p.name not in editable and not p.name.startswith("run_") and p.name != "__pycache__"
+        code_dir / name for name, kind in safe_io.safe_entries(code_dir)
+        if kind in ("file", "dir") and name not in editable and not name.startswith("run_") and name != "__pycache__"
     )
+
+
+def run_dirs(code_dir: Path, exclude: str | None = None) -> list[Path]:
+    """The run_* result directories of a code copy, real directories only (a planted link is skipped)."""
+    return sorted(code_dir / name for name, kind in safe_io.safe_entries(code_dir)
+                  if kind == "dir" and name.startswith("run_") and name != exclude)
 
 
 def run_command(
@@ -73,13 +83,10 @@ def run_command(
 
 
 def read_final_info(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / "final_info.json"
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
+    """run_dir/final_info.json if it is a regular file of at most 4 MB holding a JSON object; else None.
+
+    The run wrote it: a symlink, FIFO, device or huge sparse file is refused, never read."""
+    data = safe_io.read_json(run_dir / "final_info.json", root=run_dir.parent, max_bytes=FINAL_INFO_MAX_BYTES)
     return data if isinstance(data, dict) else None
 
 

@@ -12,15 +12,14 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from scientist import experiments as exp_stage
-from scientist import plots as plot_stage
+from scientist.stages import experiments as exp_stage
+from scientist.stages import plots as plot_stage
 from scientist.stages import review as review_stage
-from scientist import writeup as writeup_stage
+from scientist.stages import writeup as writeup_stage
 from scientist.stages.ideas import extend_ideas
 from scientist.stages.literature import LiteratureClient
 from scientist.stages.novelty import check_novelty
@@ -39,7 +38,8 @@ from scientist.records import (
     StageStatus,
     utc_now,
 )
-from scientist.rundir import IdeaDir, RunDir, read_model, write_json
+from scientist.failures import infra_error, infra_kind
+from scientist.rundir import IdeaDir, RunDir, locked, read_model, write_json
 from scientist.stage import UsageMeter, run_stage
 
 R = TypeVar("R", bound=BaseModel)
@@ -52,8 +52,13 @@ class PipelineConfig:
     template: str
     n_ideas: int = 1
     out_dir: Path = Path("runs/scientist")
-    reviewer_model: str | None = None  # defaults to `model`
+    reviewer_model: str | None = None  # one reviewer (older configs); reviewer_models is the panel
     calibrator: Path | None = None
+    # the reviewer panel; empty: reviewer_model, else $BENCH_REVIEWER, else the embedded model.
+    # Never `model` itself unless self_review says so.
+    reviewer_models: list[str] = field(default_factory=list)
+    self_review: bool = False
+    force_calibrator: bool = False  # apply the calibrator to a reviewer it was not fit on (marked)
     max_runs: int = 5
     max_fixes: int = 4
     idea_reflections: int = 2
@@ -66,6 +71,7 @@ class PipelineConfig:
     client_factory: Callable[[str], Any] | None = None  # model name -> ModelClient-like (tests: scripted)
     max_tokens: int | None = None  # per model call; None: the client's default
     experiment_args: list[str] = field(default_factory=list)  # extra args of every experiment run
+    smoke: bool = False  # add the template manifest's smoke arguments (bench_template.json) to every run
     plot_args: list[str] = field(default_factory=list)
     novelty_rounds: int = 5
     citation_rounds: int = 3
@@ -99,8 +105,16 @@ class PipelineConfig:
                 self._clients[model] = ContextBudget(self._clients[model], self.context_tokens)
         return self._clients[model]
 
-    def reviewer_client(self) -> Any:
-        return self.client(self.reviewer_model or self.model)
+    def reviewers(self) -> list[str]:
+        """The panel that reviews every paper of this run."""
+        if self.self_review:
+            return [self.model]
+        if self.reviewer_models:
+            return list(self.reviewer_models)
+        return [self.reviewer_model] if self.reviewer_model else review_stage.default_reviewers()
+
+    def reviewer_clients(self) -> list[Any]:
+        return [self.client(m) for m in self.reviewers()]
 
     def literature_client(self) -> LiteratureClient:
         if self.literature is None:
@@ -160,15 +174,8 @@ def _emit(cfg: PipelineConfig, idea: str, stage: str, status: StageStatus | None
 
 
 def load_template_source(name_or_path: str) -> Any:
-    """A template by name (scientist/templates/<name>) or by directory path (a template kept
-    elsewhere, in the same layout): .name, .path, .system_prompt, .task_description, .seed_ideas."""
-    path = Path(name_or_path)
-    if path.is_dir() and (path / "experiment.py").exists():
-        prompt = json.loads((path / "prompt.json").read_text()) if (path / "prompt.json").exists() else {}
-        seeds = json.loads((path / "seed_ideas.json").read_text()) if (path / "seed_ideas.json").exists() else []
-        return SimpleNamespace(name=path.name, path=path.resolve(),
-                               system_prompt=prompt.get("system_prompt") or prompt.get("system", ""),
-                               task_description=prompt.get("task_description", ""), seed_ideas=seeds)
+    """A template by name (scientist/templates/<name>) or by folder path, in this project's
+    layout or the AI Scientist's (scientist.templates.load_template)."""
     from scientist.templates import load_template
 
     return load_template(name_or_path)
@@ -179,6 +186,13 @@ def _load_template(cfg: PipelineConfig) -> Any:
 
 
 def update_manifest(cfg: PipelineConfig, **changes: Any) -> RunManifest:
+    """Read-modify-write of OUT/manifest.json, serialized: ideas finishing at once (threads or
+    processes) must not overwrite each other's outcome."""
+    with locked(RunDir(cfg.out_dir).manifest):
+        return _update_manifest_locked(cfg, **changes)
+
+
+def _update_manifest_locked(cfg: PipelineConfig, **changes: Any) -> RunManifest:
     rd = RunDir(cfg.out_dir)
     manifest = read_model(rd.manifest, RunManifest) or RunManifest(
         model=cfg.model, template=cfg.template, n_ideas=cfg.n_ideas)
@@ -206,7 +220,9 @@ def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
     """N ideas in OUT/ideas.json; generation continues where an interrupted one stopped."""
     rd = RunDir(cfg.out_dir)
     record = read_model(rd.ideas, IdeasRecord)
-    if record is not None and record.stage is not None and record.requested >= cfg.n_ideas:
+    retry = record is not None and record.stage is not None and record.stage.status == "failed" \
+        and infra_kind(record.stage.error) is not None  # the infrastructure failed, not the model: retry
+    if record is not None and record.stage is not None and record.requested >= cfg.n_ideas and not retry:
         return record.ideas
     update_manifest(cfg)
     template = _load_template(cfg)
@@ -218,7 +234,8 @@ def generate_ideas(cfg: PipelineConfig) -> list[Idea]:
     meter = UsageMeter([client])
     code = (Path(template.path) / "experiment.py").read_text()
     extend_ideas(record, client, template.system_prompt, template.task_description, code,
-                 list(template.seed_ideas or []), cfg.idea_reflections, max_tokens=cfg.max_tokens,
+                 list(template.seed_ideas or []) + list(getattr(template, "previous_ideas", None) or []),
+                 cfg.idea_reflections, max_tokens=cfg.max_tokens,
                  save=lambda r: write_json(rd.ideas, r))
     if record.ideas:
         error = f"{len(record.failures)} of {record.requested} idea(s) failed" if record.failures else None
@@ -260,13 +277,15 @@ def _novelty_judge(r: NoveltyResult) -> tuple[str, str | None]:
 
 def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
     """Novelty, experiments, plots, write-up and review of one idea, in OUT/<idea.name>/."""
+    retry_infra_failures(cfg.out_dir, idea.name)
     d = RunDir(cfg.out_dir).idea(idea.name)
     d.root.mkdir(parents=True, exist_ok=True)
     write_json(d.idea, idea)
     template = _load_template(cfg)
     tpath = Path(template.path)
     client = cfg.client()
-    cmd = ["python", *exp_stage.experiment_command(cfg.experiment_args)]
+    run_args = [*template.run_args(cfg.smoke), *cfg.experiment_args]  # the manifest's, then the user's
+    cmd = ["python", *exp_stage.experiment_command(run_args)]
 
     novelty = _resumable(
         cfg, idea, "novelty", d.novelty, NoveltyResult,
@@ -278,7 +297,7 @@ def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
     skip = "idea found not novel" if cfg.skip_non_novel and novelty.novel is False else None
     settings = exp_stage.ExperimentSettings(
         max_runs=cfg.max_runs, max_fixes=cfg.max_fixes, limits=cfg.limits(),
-        unsafe_no_sandbox=cfg.unsafe_no_sandbox, extra_args=list(cfg.experiment_args), max_tokens=cfg.max_tokens)
+        unsafe_no_sandbox=cfg.unsafe_no_sandbox, extra_args=run_args, max_tokens=cfg.max_tokens)
     experiments = _resumable(
         cfg, idea, "experiments", d.experiments, ExperimentsRecord,
         blank=lambda: ExperimentsRecord(command=cmd),
@@ -304,13 +323,14 @@ def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
             writeup_stage.WriteupSettings(cfg.writeup_fix_rounds, cfg.citation_rounds, cfg.max_tokens)),
         judge=writeup_stage.judge, clients=[client], skip=skip)
 
-    reviewer_model = cfg.reviewer_model or cfg.model
+    panel = cfg.reviewers()
     review = _resumable(
         cfg, idea, "review", d.review, ReviewStageRecord,
-        blank=lambda: ReviewStageRecord(reviewer_model=reviewer_model),
-        body=lambda: review_stage.review_pdf(Path(writeup.pdf_path or ""), idea.name, cfg.reviewer_client(),
-                                             reviewer_model, cfg.calibrator, cfg.reviewer_kwargs),
-        judge=review_stage.judge, clients=[cfg.reviewer_client()],
+        blank=lambda: ReviewStageRecord(reviewer_model=" + ".join(panel), panel=panel, self_review=cfg.self_review),
+        body=lambda: review_stage.review_panel(Path(writeup.pdf_path or ""), idea.name, cfg.client, panel,
+                                               cfg.calibrator, cfg.reviewer_kwargs, cfg.force_calibrator,
+                                               cfg.self_review),
+        judge=review_stage.judge, clients=cfg.reviewer_clients(),
         skip=None if writeup.compiled else "no compiled paper")
 
     outcome = build_outcome(idea, d, novelty, experiments, plots, writeup, review)
@@ -319,14 +339,40 @@ def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
     return outcome
 
 
-def _incidents(experiments: ExperimentsRecord, plots: PlotResult) -> list[dict[str, Any]]:
+def _incidents(experiments: ExperimentsRecord, plots: PlotResult, review: ReviewStageRecord) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for run in experiments.runs:  # not the baseline: the template's own code, not the model's
         for a in run.attempts:
             found += [{**i, "stage": "experiments", "run": run.index, "attempt": a.attempt} for i in a.incidents]
     for a in plots.attempts:
         found += [{**i, "stage": "plots", "attempt": a.attempt} for i in a.incidents]
+    # text in the model's paper aimed at its reviewer: stripped before the review, and an incident
+    found += [{"kind": "prompt_injection", "stage": "review", "finding": f.get("kind"), "page": f.get("page"),
+               "detail": str(f.get("text", ""))[:300]} for f in review.prompt_injection]
     return found
+
+
+def retry_infra_failures(out_dir: Path, idea_name: str) -> list[str]:
+    """Forget the first stage of an idea that failed for the infrastructure (and every later
+    stage), so that this run retries it: such a failure is not the model's result."""
+    d = RunDir(Path(out_dir)).idea(idea_name)
+    for name in IDEA_STAGES:
+        try:
+            data = json.loads(d.stage_file(name).read_text())
+        except (OSError, ValueError):
+            continue
+        stage = (data or {}).get("stage") or {}
+        if stage.get("status") == "failed" and infra_kind(stage.get("error")):
+            return reset_stage(out_dir, idea_name, name)
+    return []
+
+
+def _infra_error(stages: dict[str, StageStatus]) -> str | None:
+    for name in IDEA_STAGES:
+        status = stages.get(name)
+        if status is not None and status.status == "failed" and (found := infra_error(status.error)):
+            return f"{name}: {found}"
+    return None
 
 
 def build_outcome(idea: Idea, d: IdeaDir, novelty: NoveltyResult, experiments: ExperimentsRecord,
@@ -340,7 +386,7 @@ def build_outcome(idea: Idea, d: IdeaDir, novelty: NoveltyResult, experiments: E
         n_runs_ok=experiments.n_runs_ok, paper_compiled=writeup.compiled,
         pdf_path=writeup.pdf_path, tex_path=writeup.tex_path if writeup.compiled or writeup.draft.sections else None,
         idea_dir=str(d.root), review=review.review, overall=review.overall, p_accept=review.p_accept,
-        stages=stages, incidents=_incidents(experiments, plots),
+        stages=stages, incidents=_incidents(experiments, plots, review), infra_error=_infra_error(stages),
         cost_usd=round(sum(s.cost_usd for s in stages.values()), 6),
         wall_time_s=round(sum(s.seconds for s in stages.values()), 3),
     )

@@ -34,8 +34,11 @@ def clip(text: str, limit: int, keep: str = "head") -> str:
 
 
 def summarize_final_info(info: dict[str, Any] | None) -> str:
-    """A run's results as compact JSON: the means when the template reports means/stderrs."""
+    """A run's results as compact JSON {metric: mean}, in either final_info layout (nested
+    AI-Scientist results as `<dataset>/<metric>`); unreadable results as they are."""
     if not info:
         return "(no results)"
-    flat = {k: (v.get("means") if isinstance(v, dict) and "means" in v else v) for k, v in info.items()}
-    return json.dumps(flat, default=str)
+    from scientist.templates.final_info import metric_means
+
+    means = metric_means(info)
+    return json.dumps(means if means is not None else info, default=str)

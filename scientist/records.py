@@ -166,6 +166,18 @@ class ExperimentRun(BaseModel):
     code_snapshot: str | None = None  # the experiment.py that produced it, relative to the idea dir
 
 
+class RunResults(BaseModel):
+    """OUT/<idea>/results/run_<i>.json: what the harness recorded when run i ended, outside the
+    sandbox's reach; the only evidence the paper's numbers are checked against."""
+
+    run: str  # "run_1"
+    final_info: dict[str, Any] | None = None
+    stdout: str = ""  # the tail the harness captured
+    code: str = ""  # experiment.py as it ran
+    source: Literal["harness", "folder"] = "harness"  # folder: read from an idea folder (bench validity --code)
+    recorded_at: str = Field(default_factory=utc_now)
+
+
 class ExperimentsRecord(BaseModel):
     """OUT/<idea>/experiments.json."""
 
@@ -271,6 +283,11 @@ class ReviewStageRecord(BaseModel):
     decision: str | None = None
     p_accept: float | None = None
     calibrated: bool = False
+    panel: list[str] = Field(default_factory=list)  # the reviewer models; overall is their mean
+    members: list[dict[str, Any]] = Field(default_factory=list)  # each member's review and score
+    calibrator_transfer: bool = False  # calibrator forced onto a reviewer it was not fit on
+    self_review: bool = False  # the model under test reviewed its own paper (explicitly asked for)
+    prompt_injection: list[dict[str, Any]] = Field(default_factory=list)  # findings stripped before review
     stage: StageStatus | None = None
 
 
@@ -294,6 +311,7 @@ class IdeaOutcome(BaseModel):
     incidents: list[dict[str, Any]] = Field(default_factory=list)
     cost_usd: float = 0.0
     wall_time_s: float = 0.0
+    infra_error: str | None = None  # a stage failed for the infrastructure, not the model: retried on rerun
 
 
 class RunManifest(BaseModel):

@@ -7,10 +7,17 @@
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -19,7 +26,123 @@ from reviewer.atomic_file import write_text_atomic
 M = TypeVar("M", bound=BaseModel)
 
 # Files of a template that are not experiment code: they stay out of code/.
-NON_CODE = {"prompt.json", "seed_ideas.json", "latex", "__pycache__", "README.md"}
+NON_CODE = {"prompt.json", "seed_ideas.json", "ideas.json", "bench_template.json", "latex", "__pycache__", "README.md"}
+
+# Names the run directory uses for itself (bench run's OUT/<template>/seed_<n>/ included): an idea
+# directory must never be one of them.
+RESERVED_NAMES = frozenset({"baseline", "model_cache", "literature_cache", "logs", "previous", "records"})
+LOCK_NAME = ".lock"
+SETTINGS_NAME = "settings.json"
+
+
+class RunDirError(ValueError):
+    """The run directory cannot be used as asked (bad input: exit code 2)."""
+
+
+class RunDirBusy(RunDirError):
+    """Another process is running in this directory."""
+
+
+def check_idea_name(name: str) -> str:
+    if not name or name.lower() in RESERVED_NAMES or name.startswith(".") or "/" in name:
+        raise RunDirError(f"idea name {name!r} is reserved by the run directory")
+    return name
+
+
+# ---- one process per directory ------------------------------------------------------------
+@contextmanager
+def run_lock(out_dir: Path) -> Iterator[Path]:
+    """Hold OUT/.lock for the block; a second process gets RunDirBusy naming the holder's pid.
+
+    An flock dies with its process, so a run killed with -9 leaves no stale lock behind.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RunDirBusy(f"{out_dir} is in use by another run (pid {holder}); "
+                             "wait for it to finish or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Serialize read-modify-write of `path` across threads and processes (.PATH.lock beside it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = str(path.resolve())
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault(key, threading.Lock())
+    with lock:
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+# ---- settings of a run ----------------------------------------------------------------------
+def check_settings(out_dir: Path, settings: dict[str, Any], *, force_new: bool = False) -> None:
+    """Record `settings` at a run's first start; refuse a rerun with other settings.
+
+    `force_new` moves what the earlier run left into OUT/previous/<time>/ and starts afresh,
+    so results made under two settings are never mixed in one directory.
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / SETTINGS_NAME
+    wanted = json.loads(json.dumps(settings, default=str))
+    if path.exists():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = None
+        if recorded == wanted:
+            return
+        if not force_new:
+            if isinstance(recorded, dict):
+                keys = sorted(k for k in set(recorded) | set(wanted) if recorded.get(k) != wanted.get(k))
+                diff = ", ".join(f"{k}: {recorded.get(k)!r} -> {wanted.get(k)!r}" for k in keys[:6])
+            else:
+                diff = f"{path} is unreadable"
+            raise RunDirError(f"{out_dir} holds a run with other settings ({diff}); "
+                              "use another --out, or --force-new to move the old run aside")
+        archive_previous(out_dir)
+    elif force_new and out_dir.is_dir() and any(not _kept(p.name) for p in out_dir.iterdir()):
+        archive_previous(out_dir)
+    write_json(path, wanted)
+
+
+def _kept(name: str) -> bool:
+    return name in (LOCK_NAME, "previous") or (name.startswith(".") and name.endswith(".lock"))
+
+
+def archive_previous(out_dir: Path) -> Path:
+    """Move an earlier run's files into OUT/previous/<time>/ (nothing is deleted)."""
+    dest = Path(out_dir) / "previous" / time.strftime("%Y%m%dT%H%M%S")
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in list(Path(out_dir).iterdir()):
+        if not _kept(entry.name):
+            shutil.move(str(entry), str(dest / entry.name))
+    return dest
 
 
 def write_json(path: Path, obj: BaseModel | dict | list) -> None:
@@ -108,4 +231,4 @@ class RunDir:
         return self.root / "baseline"
 
     def idea(self, name: str) -> IdeaDir:
-        return IdeaDir(self.root / name)
+        return IdeaDir(self.root / check_idea_name(name))

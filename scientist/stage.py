@@ -2,6 +2,7 @@
 StageStatus instead of an exception (a model's failure is a result, not a crash)."""
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 from scientist.records import StageStatus
 
 R = TypeVar("R", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 class StageAbandoned(Exception):
@@ -34,7 +36,8 @@ class UsageMeter:
         return StageStatus(
             status=status, error=error, seconds=round(time.monotonic() - self.t0, 3),
             tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
-            cost_usd=round(sum(c.cost_usd for c in calls if not getattr(c, "cached", False)), 6),
+            # the calls' cost, the same whether a reply came from the cache (see CallUsage.paid_usd)
+            cost_usd=round(sum(c.cost_usd for c in calls), 6),
             model_calls=len(calls),
         )
 
@@ -59,6 +62,7 @@ def run_stage(
         raise
     except Exception as err:  # any failure, the model's or ours, ends this stage only
         record = on_error(describe(err))
+        log.warning("stage failed: %s", describe(err).splitlines()[0][:300])  # to the terminal and bench.log
         tb = traceback.format_exc(limit=3)
         record.stage = meter.status("failed", f"{describe(err)}\n{tb[-1500:]}")  # type: ignore[attr-defined]
         return record

@@ -24,7 +24,12 @@ SCANNABLE = {".pdf", ".txt", ".md", ".markdown", ".tex"}
                    "with a system prompt), e.g. 'local/smollm2@harsh,gpt-4o'.")
 @click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20))
 @click.option("--calibrator", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Calibrator file: adds the calibrated reviewer (P(accept) of A's scores) as a judge.")
+              help="Calibrator file: adds a calibrated judge, which reviews each version with "
+                   "--calibrated-judge (never A's reviews) and decides at the calibrator's fitted cut-off.")
+@click.option("--calibrated-judge", default=None, metavar="MODEL[@VARIANT]",
+              help="The reviewer of the calibrated judge: the configuration the calibrator was fit on.")
+@click.option("--force-calibrator", is_flag=True,
+              help="Use a calibrator fit on another reviewer configuration (marked as a transfer).")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1, 20),
               help="Reviews per version and judge (an ensemble); 2+ gives per-paper intervals.")
 @click.option("--max-chunks", default=None, type=click.IntRange(1, 1000),
@@ -41,11 +46,12 @@ SCANNABLE = {".pdf", ".txt", ".md", ".markdown", ".tex"}
 @click.option("--temperature", default=0.1, show_default=True, type=float)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
-def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples, max_chunks, max_paper_chars,
-                     review_max_tokens, form, chunk_chars, temperature, out_dir, no_cache) -> None:
+def goodhart_command(papers, optimize_with, judges, rounds, calibrator, calibrated_judge, force_calibrator, samples,
+                     max_chunks, max_paper_chars, review_max_tokens, form, chunk_chars, temperature, out_dir,
+                     no_cache) -> None:
     """Revise PAPERS to raise reviewer A's score (presentation only, numbers unchanged), then check
     with held-out judges whether the gain is real. Writes report.json and report.md to --out."""
-    from benchmark.goodhart.study import GoodhartConfig, JudgeSpec, parse_judge_spec, run_goodhart
+    from benchmark.goodhart.study import GoodhartConfig, parse_judge_spec, run_goodhart
     from benchmark.goodhart.report import build_report, rich_table, write_report
     from reviewer.llm import ModelClient, summarize
 
@@ -54,7 +60,13 @@ def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples,
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--judges") from None
     if calibrator is not None:
-        specs.append(JudgeSpec(name="calibrated", kind="calibrated", calibrator=calibrator))
+        if not calibrated_judge:
+            raise click.UsageError("--calibrator needs --calibrated-judge MODEL: the reviewer it was fit on, "
+                                   "which reviews each version itself")
+        base = parse_judge_spec(calibrated_judge)
+        specs.append(base.model_copy(update={
+            "name": f"calibrated:{base.name}" + (" (forced transfer)" if force_calibrator else ""),
+            "kind": "calibrated", "calibrator": calibrator, "force_calibrator": force_calibrator}))
     config = GoodhartConfig(optimize_with=optimize_with, judges=specs, rounds=rounds, samples=samples,
                             max_chunks=max_chunks, temperature=temperature, max_paper_chars=max_paper_chars,
                             review_max_tokens=review_max_tokens, form=form, chunk_chars=chunk_chars)
@@ -67,8 +79,19 @@ def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples,
             clients[model] = ModelClient(model, cache=not no_cache)
         return clients[model]
 
+    from reviewer.cli_support import exit_codes, finish, run_log
+
     started = time.monotonic()
-    with console.status("Goodhart check ...") as status:
+    from benchmark.goodhart.study import check_held_out, load_calibrator_for
+
+    try:
+        check_held_out(config)
+        for judge in config.judges:
+            if judge.kind == "calibrated":
+                load_calibrator_for(judge, config)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    with exit_codes(), run_log(out_dir), console.status("Goodhart check ...") as status:
         run = run_goodhart(list(papers), config, client_for=client_for, out_dir=out_dir,
                            progress=lambda msg: status.update(f"Goodhart check: {msg}"))
     calls = [c for client in clients.values() for c in client.usage.calls]
@@ -81,6 +104,8 @@ def goodhart_command(papers, optimize_with, judges, rounds, calibrator, samples,
         if p.error:
             err_console.print(f"[red]{p.paper}: {p.error}[/]")
     console.print(f"Wrote {json_path} and {md_path}")
+    finish(sum(bool(p.error) for p in report.papers), len(report.papers), "paper(s)", details=md_path,
+           run_dir=out_dir)
 
 
 @click.group("injection")

@@ -3,8 +3,11 @@
 For each paper: K rounds in which model A rewrites the prose to answer its own review's
 weaknesses (numbers must not change: a revision that adds, drops or alters any number is
 rejected and the previous version kept), then the original and every version are scored by A and
-by held-out judges (other models, other system prompts, the calibrated reviewer). If A's score
-rises and the judges' does not, the gain is reviewer-specific: the reviewer has become a target.
+by held-out judges (other models, other system prompts, a calibrated reviewer that reviews with
+its own reviewer model). Nothing a judge sees is derived from A's reviews, and a judge that is A
+(same model, same prompt) is refused. If A's score rises and the judges' does not, the gain is
+reviewer-specific: the reviewer has become a target. Every review goes through the one review
+path (`reviewer.review_file`: scan, strip, anonymize, review).
 Statistics and the report live in `benchmark.goodhart.report`.
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from reviewer.injection.scan import scan_text
-from reviewer.reviewer import ReviewerConfig, ReviewRecord, review_paper
+from reviewer.reviewer import ReviewerConfig, ReviewRecord
 
 # ----------------------------------------------------------------------------------------------
 # Judges
@@ -89,9 +92,11 @@ class QuickRecord(BaseModel):
 def quick_review(text: str, judge: JudgeSpec, client: Any, *, samples: int, temperature: float,
                  paper_id: str) -> QuickRecord:
     from reviewer.prompts import REVIEWER_SYSTEM
+    from reviewer.review_file import prepare_text
 
+    paper = prepare_text(text).text  # the one path's scan, strip and anonymization, then the short form
     messages = [{"role": "system", "content": judge.system_prompt or REVIEWER_SYSTEM},
-                {"role": "user", "content": QUICK_PROMPT.format(paper=text)}]
+                {"role": "user", "content": QUICK_PROMPT.format(paper=paper)}]
     reviews = [client.complete_structured(messages, QuickReview, purpose=f"quick-review[{i}]", sample=i,
                                           temperature=temperature, max_tokens=256)
                for i in range(samples)]
@@ -102,8 +107,9 @@ def quick_review(text: str, judge: JudgeSpec, client: Any, *, samples: int, temp
 
 
 class JudgeSpec(BaseModel):
-    """Who scores a version: a model + reviewer configuration (+ optional system prompt), or the
-    calibrated reviewer (a calibrator applied to reviewer A's review scores)."""
+    """Who scores a version: a model + reviewer configuration (+ optional system prompt), or a
+    calibrated reviewer: its own model's review, turned into P(accept) by a calibrator fit on that
+    model's reviewer configuration, decided at the calibrator's fitted cut-off."""
 
     name: str
     kind: Literal["reviewer", "calibrated"] = "reviewer"
@@ -111,6 +117,7 @@ class JudgeSpec(BaseModel):
     prompt: str = "default"  # name of the prompt variant, for reports
     system_prompt: str | None = None
     calibrator: Path | None = None
+    force_calibrator: bool = False  # a calibrator fit on another reviewer (marked in the report)
 
     def reviewer_config(self, samples: int, temperature: float, max_tokens: int = 2048) -> ReviewerConfig:
         return ReviewerConfig(model=self.model, reflections=0, fewshot=0, ensemble=samples,
@@ -394,6 +401,8 @@ class _Scorer:
         self._records: dict[tuple[str, str], ReviewRecord | QuickRecord] = {}
 
     def review(self, judge: JudgeSpec, text: str, paper: str, round_no: int) -> tuple[Any, str | None]:
+        from reviewer.review_file import review_text
+
         key = (judge.name, _sha(text))
         record = self._records.get(key)
         if record is None:
@@ -404,7 +413,7 @@ class _Scorer:
             else:
                 cfg = judge.reviewer_config(self.config.samples, self.config.temperature,
                                             self.config.review_max_tokens)
-                record = review_paper(text, cfg, client=client, paper_id=f"{paper}@r{round_no}")
+                record = review_text(text, cfg, client=client, paper_id=f"{paper}@r{round_no}")
             self._records[key] = record
         return record, self._save(record, judge, paper, round_no)
 
@@ -424,19 +433,39 @@ def _reviewer_score(judge: JudgeSpec, record: ReviewRecord, round_no: int, file:
                         decision=record.decision, record_file=file)
 
 
-def _calibrated_score(judge: JudgeSpec, calibrator: Any, record: ReviewRecord, round_no: int) -> VersionScore:
+def _calibrated_score(judge: JudgeSpec, calibrator: Any, record: ReviewRecord, round_no: int,
+                      file: str | None = None) -> VersionScore:
+    """P(accept) of the judge's own review, decided at the calibrator's fitted cut-off."""
     p = float(calibrator.p_accept(record.scores))
     reps = [float(calibrator.p_accept(r.scores())) for r in record.reviews]
     return VersionScore(judge=judge.name, round=round_no, overall=p, normalised=p, replicates=reps,
-                        decision="Accept" if p >= 0.5 else "Reject")
+                        decision="Accept" if calibrator.decide(p) else "Reject", record_file=file)
 
 
-def load_calibrator_for(judge: JudgeSpec) -> Any:
+def load_calibrator_for(judge: JudgeSpec, config: GoodhartConfig) -> Any:
+    """The judge's calibrator, refused (ValueError, one line) when it was fit on another reviewer
+    configuration than the judge's own, unless the judge forces the transfer."""
+    from reviewer.eval.calibration import CalibrationError, check_reviewer, load_calibrator, reviewer_label
+
+    calibrator = load_calibrator(judge.calibrator)
+    label = reviewer_label(judge.reviewer_config(config.samples, config.temperature, config.review_max_tokens))
     try:
-        from reviewer.eval.calibration import load_calibrator
-    except ImportError as err:
-        raise ValueError(f"--calibrator needs reviewer/eval/calibration.py ({err})") from None
-    return load_calibrator(judge.calibrator)
+        check_reviewer(calibrator, label, force=judge.force_calibrator)
+    except CalibrationError as err:
+        raise ValueError(f"judge {judge.name}: {err}") from None
+    return calibrator
+
+
+def check_held_out(config: GoodhartConfig) -> None:
+    """A held-out judge must not be reviewer A: same model and same prompt would score A's own
+    reviews again (the cache even returns them), which is not a second opinion."""
+    for judge in config.judges:
+        if judge.model is None:
+            raise ValueError(f"judge {judge.name} names no reviewer model: a calibrated judge reviews "
+                             "with its own model (nothing derived from reviewer A's reviews)")
+        if judge.model == config.optimize_with and judge.system_prompt is None:
+            raise ValueError(f"judge {judge.name} is reviewer A ({config.optimize_with}, default prompt): "
+                             "not held out; use another model or a prompt variant (MODEL@harsh)")
 
 
 def run_paper(path: Path, text: str, config: GoodhartConfig, scorer: _Scorer,
@@ -445,7 +474,7 @@ def run_paper(path: Path, text: str, config: GoodhartConfig, scorer: _Scorer,
     optimiser = JudgeSpec(name=f"A:{config.optimize_with}", model=config.optimize_with)
     client_a = scorer.client_for(config.optimize_with)
     calibrated = [j for j in config.judges if j.kind == "calibrated"]
-    calibrators = {j.name: load_calibrator_for(j) for j in calibrated}
+    calibrators = {j.name: load_calibrator_for(j, config) for j in calibrated}
     reviewers = [j for j in config.judges if j.kind == "reviewer"]
 
     versions = [text]
@@ -456,8 +485,10 @@ def run_paper(path: Path, text: str, config: GoodhartConfig, scorer: _Scorer,
         progress(f"{paper}: scoring round {round_no} with A ({config.optimize_with})")
         rec_a, file_a = scorer.review(optimiser, version, paper, round_no)
         scores.append(_reviewer_score(optimiser, rec_a, round_no, file_a))
-        for judge in calibrated:
-            scores.append(_calibrated_score(judge, calibrators[judge.name], rec_a, round_no))
+        for judge in calibrated:  # its own review of the version, never A's
+            progress(f"{paper}: scoring round {round_no} with calibrated judge {judge.name}")
+            rec, file = scorer.review(judge, version, paper, round_no)
+            scores.append(_calibrated_score(judge, calibrators[judge.name], rec, round_no, file))
         for judge in reviewers:
             progress(f"{paper}: scoring round {round_no} with judge {judge.name}")
             rec, file = scorer.review(judge, version, paper, round_no)
@@ -518,6 +549,10 @@ def run_goodhart(papers: list[Path], config: GoodhartConfig, *, client_for: Clie
                  progress: Callable[[str], None] = lambda _msg: None) -> GoodhartRun:
     """Run the check on every paper; a paper that fails is recorded with its error, not dropped."""
     load_text = load_text or load_defused_text
+    check_held_out(config)
+    for judge in config.judges:  # a refused calibrator stops the run before any model call
+        if judge.kind == "calibrated":
+            load_calibrator_for(judge, config)
     scorer = _Scorer(config, client_for, out_dir)
     results: list[PaperRun] = []
     for path in papers:

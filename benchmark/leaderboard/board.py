@@ -10,6 +10,11 @@ Conventions (after MLE-bench, AstaBench and PaperBench):
   if it is valid), with a 95% bootstrap interval; `mean_score_all` covers every reviewed paper;
 - cost has a 95% interval too (per idea), and the number of runs sits beside every score.
 Imported reviews (other systems' published papers) carry only what a review says.
+
+Rows are comparable only when one reviewer panel judged them: each panel gets its own board
+(`boards`), headed by the panel; an imported file is a board of its own (its reviewer is not ours).
+Ideas and seeds stopped by an infrastructure error are not the model's result: they are counted
+apart (`infra_errors`, `infra_runs`) and left out of every other figure until a rerun retries them.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ import numpy as np
 from benchmark.leaderboard.html import to_html
 from benchmark.leaderboard.imported import ImportedRun
 from benchmark.leaderboard.rows import JSON_KEYS, LeaderboardRow  # noqa: F401 (re-exported)
-from benchmark.leaderboard.table import to_json_rows, to_markdown
+from benchmark.leaderboard.table import boards, to_json_rows, to_markdown  # noqa: F401 (re-exported)
+from benchmark.panel import panel_from_config
 from benchmark.results_db import find_databases
 from benchmark.validity.checks import CHECKS
 from reviewer.eval.bootstrap import mean_ci as bootstrap_ci
@@ -53,18 +59,34 @@ class _Group:
     check_failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def _read_db(path: Path, groups: dict[tuple[str, str], _Group]) -> None:
+GroupKey = tuple[str, str, str]  # (panel key, model, template)
+UNKNOWN_PANEL = "unknown"
+
+
+def _panel_of(run: sqlite3.Row, labels: dict[str, tuple[str, bool]]) -> str:
+    panel = panel_from_config(run["config_json"]) if "config_json" in run.keys() else None
+    if panel is None:
+        return UNKNOWN_PANEL
+    key = panel.key()
+    labels[key] = (panel.label(), panel.self_review)
+    return key
+
+
+def _read_db(path: Path, groups: dict[GroupKey, _Group], labels: dict[str, tuple[str, bool]]) -> None:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     con.row_factory = sqlite3.Row
     try:
+        key_of: dict[str, GroupKey] = {}
         for run in con.execute("SELECT * FROM runs"):
-            g = groups[(run["model"], run["template"])]
-            g.runs.append(dict(run))
-        for idea in con.execute("SELECT i.*, r.model, r.template FROM ideas i JOIN runs r USING (run_id)"):
-            groups[(idea["model"], idea["template"])].ideas[idea["run_id"]].append(dict(idea))
-        for c in con.execute("SELECT r.model, r.template, c.check_name FROM checks c "
-                             "JOIN runs r USING (run_id) WHERE c.passed = 0"):
-            groups[(c["model"], c["template"])].check_failures[c["check_name"]] += 1
+            key_of[run["run_id"]] = (_panel_of(run, labels), run["model"], run["template"])
+            groups[key_of[run["run_id"]]].runs.append(dict(run))
+        for idea in con.execute("SELECT * FROM ideas"):
+            if idea["run_id"] in key_of:
+                groups[key_of[idea["run_id"]]].ideas[idea["run_id"]].append(dict(idea))
+        for c in con.execute("SELECT c.run_id, c.check_name FROM checks c JOIN ideas i USING (run_id, idea_name) "
+                             "WHERE c.passed = 0 AND i.status = 'done'"):
+            if c["run_id"] in key_of:
+                groups[key_of[c["run_id"]]].check_failures[c["check_name"]] += 1
     finally:
         con.close()
 
@@ -73,6 +95,12 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
     per_seed: dict[str, list[float]] = defaultdict(list)
     failed_runs = 0
     novelty_checked = False
+    infra_runs = sum(run["status"] == "infra_error" for run in g.runs)
+    infra_ideas = sum(i["status"] == "infra_error" for ideas in g.ideas.values() for i in ideas)
+    # what the infrastructure stopped is no result of the model's: out of every figure below
+    g = _Group(runs=[r for r in g.runs if r["status"] != "infra_error"],
+               ideas={rid: [i for i in ideas if i["status"] != "infra_error"] for rid, ideas in g.ideas.items()},
+               check_failures=g.check_failures)
     for run in g.runs:
         ideas = g.ideas.get(run["run_id"], [])
         done = [i for i in ideas if i["status"] == "done"]
@@ -102,6 +130,7 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
     total_cost, total_valid = sum(per_seed["cost_usd"]), sum(per_seed["valid"])
     return LeaderboardRow(
         model=model, template=template, seeds=len(g.runs), failed_runs=failed_runs, **row,
+        infra_errors=infra_ideas, infra_runs=infra_runs,
         n_scored=len(scores), mean_score=_mean(scores), mean_score_ci=bootstrap_ci(scores),
         max_score=max(scores) if scores else None, mean_score_all=_mean(reviewed), n_reviewed=len(reviewed),
         mean_p_accept=_mean(p_accept),
@@ -117,10 +146,18 @@ def _row_from_group(model: str, template: str, g: _Group) -> LeaderboardRow:
 
 
 def rows_from_results(paths: list[Path]) -> list[LeaderboardRow]:
-    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
+    groups: dict[GroupKey, _Group] = defaultdict(_Group)
+    labels: dict[str, tuple[str, bool]] = {}
     for db in find_databases(paths):
-        _read_db(db, groups)
-    return [_row_from_group(m, t, g) for (m, t), g in sorted(groups.items())]
+        _read_db(db, groups, labels)
+    rows = []
+    for (panel, m, t), g in sorted(groups.items()):
+        row = _row_from_group(m, t, g)
+        row.panel_key = panel
+        if panel in labels:
+            row.panel, row.self_review = labels[panel]
+        rows.append(row)
+    return rows
 
 
 def row_from_import(run: ImportedRun) -> LeaderboardRow:
@@ -129,6 +166,7 @@ def row_from_import(run: ImportedRun) -> LeaderboardRow:
     p_accept = [p.p_accept for p in run.papers if p.p_accept is not None]
     return LeaderboardRow(
         model=run.model, template=run.template, source=f"imported reviews: {run.source}", seeds=1,
+        panel=f"reviewer: the reviews imported from {run.source}", panel_key=f"imported:{run.source}",
         ideas=len(run.papers), completed=len(run.papers), n_scored=len(scores), mean_score=_mean(scores),
         mean_score_ci=bootstrap_ci(scores), max_score=max(scores) if scores else None,
         mean_score_all=_mean(scores), n_reviewed=len(scores), mean_p_accept=_mean(p_accept),
@@ -139,8 +177,10 @@ def row_from_import(run: ImportedRun) -> LeaderboardRow:
 
 def build_leaderboard(results: list[Path], imports: list[ImportedRun] = ()) -> list[LeaderboardRow]:
     rows = rows_from_results(results) + [row_from_import(r) for r in imports]
-    # most valid papers first; rows whose validity is unknown (imported) after the others
-    return sorted(rows, key=lambda r: (r.valid is None, -(r.valid or 0), -(r.mean_score or 0), r.model, r.template))
+    panels = list(dict.fromkeys(r.panel_key for r in sorted(rows, key=lambda r: r.source != "bench run")))
+    # one board per panel (ours first); on each, most valid papers first
+    return sorted(rows, key=lambda r: (panels.index(r.panel_key), r.valid is None, -(r.valid or 0),
+                                       -(r.mean_score or 0), r.model, r.template))
 
 
 def write_leaderboard(rows: list[LeaderboardRow], out_dir: Path, json_path: Path | None = None) -> dict[str, Path]:

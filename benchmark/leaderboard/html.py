@@ -1,15 +1,15 @@
-"""leaderboard.html: one self-contained page (no network) with sortable tables and two plots:
-Overall score distributions per model × template, and valid papers against cost as a Pareto view."""
+"""leaderboard.html: one self-contained page (no network), rendered by the shared jinja2 report
+mechanism (`reviewer.html_report`, template leaderboard.html.j2): one sortable table per reviewer
+panel, the validity-check failures, and two plots: Overall score distributions per model ×
+template, and valid papers against cost as a Pareto view."""
 from __future__ import annotations
 
-import base64
-import html
-import io
 from typing import Any
 
 from benchmark.leaderboard.rows import LeaderboardRow
-from benchmark.leaderboard.table import MAIN_COLUMNS, fmt, table_cells
+from benchmark.leaderboard.table import MAIN_COLUMNS, boards, fmt, infra_notes, table_cells
 from benchmark.validity.checks import CHECKS
+from reviewer.html_report import figure_data_uri, render_page
 
 # Numeric value each main column sorts by (None sorts last); text columns sort as text.
 _SORT_KEYS: list[Any] = [
@@ -55,29 +55,6 @@ document.querySelectorAll("table.sortable").forEach((table) => {
 });
 """
 
-_STYLE = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0 2rem; font-size: 0.85rem; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; }
-td:nth-child(-n+2), th:nth-child(-n+2) { text-align: left; }
-th { background: #f3f3f3; cursor: pointer; user-select: none; }
-th[aria-sort=descending]::after { content: " \\25BC"; }
-th[aria-sort=ascending]::after { content: " \\25B2"; }
-tr.imported td { color: #555; font-style: italic; }
-p.note { max-width: 60rem; font-size: 0.9rem; color: #444; }
-img { max-width: 100%; }
-"""
-
-
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
 def score_plot(rows: list[LeaderboardRow]) -> str | None:
     """Box plot of every reviewed paper's Overall score, valid papers' scores marked on top."""
     shown = [r for r in rows if r.scores_all]
@@ -104,7 +81,7 @@ def score_plot(rows: list[LeaderboardRow]) -> str | None:
     ax.set_xlim(0.5, 10.5)
     ax.set_title("Reviewer scores: every reviewed paper (grey), valid papers (green)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return figure_data_uri(fig)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -140,68 +117,41 @@ def pareto_plot(rows: list[LeaderboardRow]) -> str | None:
     ax.margins(0.2)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return figure_data_uri(fig)
 
 
-def _cell(text: str, value: float | None | str = "text") -> str:
-    if value == "text":
-        return f"<td>{html.escape(text)}</td>"
-    data = "" if value is None else repr(float(value))
-    return f'<td data-value="{data}">{html.escape(text)}</td>'
+_KEYS = ("model", "template", "runs", "ideas", "novel", "experiments_passed", "completed", "valid",
+         "mean_score", "max_score", "p_accept", "cost_usd", "cost_per_idea", "cost_per_valid_paper", "time",
+         "incidents")
 
 
-def _main_table(rows: list[LeaderboardRow]) -> str:
-    keys = ["model", "template", "runs", "ideas", "novel", "experiments_passed", "completed", "valid",
-            "mean_score", "max_score", "p_accept", "cost_usd", "cost_per_idea", "cost_per_valid_paper", "time",
-            "incidents"]
-    head = "".join(f'<th data-key="{k}">{html.escape(c)}</th>' for k, c in zip(keys, MAIN_COLUMNS))
-    body = []
-    for r in rows:
-        cells = [_cell(text, "text" if key is None else key(r)) for text, key in zip(table_cells(r), _SORT_KEYS)]
-        cls = ' class="imported"' if r.source != "bench run" else ""
-        body.append(f'<tr{cls} title="{html.escape(r.source)}">{"".join(cells)}</tr>')
-    return (f'<table id="leaderboard" class="sortable" data-default-sort="{DEFAULT_SORT}">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
-
-
-def _checks_table(rows: list[LeaderboardRow]) -> str:
-    ours = [r for r in rows if r.source == "bench run"]
-    if not ours:
-        return ""
-    head = "".join(f'<th data-key="{k}">{html.escape(k)}</th>' for k in ("model", "template", *CHECKS))
-    body = "".join(
-        "<tr>" + _cell(r.model) + _cell(r.template)
-        + "".join(_cell(str(r.check_failures.get(c, 0)), r.check_failures.get(c, 0)) for c in CHECKS) + "</tr>"
-        for r in ours)
-    return ("<h2>Why papers were not valid</h2><p class=note>Papers failing each validity check "
-            "(an idea can fail several).</p>"
-            f'<table id="checks" class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+def _cells(texts: list[str], keys: list[Any], r: Any) -> list[tuple[str, str | None]]:
+    """(text, sort value): None for a text column, "" for a number that is missing (sorts last)."""
+    out = []
+    for text, key in zip(texts, keys):
+        value = None if key is None else key(r)
+        out.append((text, None if key is None else ("" if value is None else repr(float(value)))))
+    return out
 
 
 def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard") -> str:
     plots = [("Score distributions", score_plot(rows)), ("Valid papers against cost (Pareto view)", pareto_plot(rows))]
-    figures = "".join(f"<h2>{html.escape(name)}</h2><img alt=\"{html.escape(name)}\" src=\"{src}\">"
-                      for name, src in plots if src)
-    run_notes = "".join(f"<li>{html.escape(r.model)} / {html.escape(r.template)}, {html.escape(n)}</li>"
-                        for r in rows for n in r.run_notes)
-    imported = [r for r in rows if r.source != "bench run"]
-    notes = "".join(f"<li>{html.escape(r.model)} / {html.escape(r.template)}: {html.escape(r.source)}, "
-                    f"accept rate {fmt(r.accept_rate, digits=2, count=False)}</li>" for r in imported)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-<p class=note>Per model × template. Counts, cost, time and incidents are per run (seed): mean ±
-standard error over seeds; runs and ideas that crashed or never finished count as failures.
-Scores are the reviewer's Overall (1-10) over valid papers only, with a 95% bootstrap interval and
-the number of papers. Imported rows (italic) carry reviews only: no validity, cost or time.
-Click a column header to sort.</p>
-{_main_table(rows)}
-{_checks_table(rows)}
-{figures}
-{f"<h2>Run notes</h2><ul>{run_notes}</ul>" if run_notes else ""}
-{f"<h2>Imported reviews</h2><ul>{notes}</ul>" if notes else ""}
-<script>{_SCRIPT}</script>
-</body></html>
-"""
+    ours = [r for r in rows if r.source == "bench run"]
+    checks = None
+    if ours:
+        checks = {"header": ["model", "template", *CHECKS],
+                  "rows": [[(r.model, None), (r.template, None)]
+                           + [(str(r.check_failures.get(c, 0)), repr(float(r.check_failures.get(c, 0)))) for c in CHECKS]
+                           for r in ours]}
+    page_boards = [{
+        "id": "leaderboard" if i == 0 else f"leaderboard-{i + 1}", "panel": panel, "infra": infra_notes(board),
+        "rows": [{"imported": r.source != "bench run", "source": r.source,
+                  "cells": _cells(table_cells(r), _SORT_KEYS, r)} for r in board],
+    } for i, (panel, board) in enumerate(boards(rows))]
+    return render_page(
+        "leaderboard.html.j2", title=title, boards=page_boards, columns=list(zip(_KEYS, MAIN_COLUMNS)),
+        default_sort=DEFAULT_SORT, checks=checks, figures=plots, script=_SCRIPT,
+        run_notes=[f"{r.model} / {r.template}, {n}" for r in rows for n in r.run_notes],
+        imported=[f"{r.model} / {r.template}: {r.source}, accept rate {fmt(r.accept_rate, digits=2, count=False)}"
+                  for r in rows if r.source != "bench run"],
+    )

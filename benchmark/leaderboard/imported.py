@@ -4,7 +4,6 @@ systems sit on the same board. Only what a review says is known: no novelty, exp
 validity or cost."""
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -38,29 +37,41 @@ def model_from_filename(path: Path) -> str:
     return re.sub(r"_pages_all$", "", path.stem)
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        v = float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return v if v is not None and math.isfinite(v) else None
-
-
 def read_reviews(path: Path, *, model: str | None = None, template: str = "imported") -> ImportedRun:
+    """One review per paper, read by the one review-CSV reader (`reviewer.eval.dataset.read_reviews`,
+    which also normalises the Decision column); an optional `p_accept` column is kept."""
+    from reviewer.eval.dataset import DatasetError
+    from reviewer.eval.dataset import read_reviews as read_review_table
+
     path = Path(path)
     try:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ReviewImportError(f"{path}: cannot read: {err}") from err
-    if not rows or "Overall" not in rows[0]:
-        raise ReviewImportError(f"{path}: expected a review CSV with an 'Overall' column (one row per paper)")
-    id_col = "paper_id" if "paper_id" in rows[0] else next(iter(rows[0]))
+        table = read_review_table(path)
+    except DatasetError as err:
+        raise ReviewImportError(f"{err} (a review CSV with a 'paper_id' and an 'Overall' column, one row per paper)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # pandas: not a CSV at all
+        raise ReviewImportError(f"{path}: cannot read: {err}") from None
+    p_accept = _p_accept_column(path)
     papers = [
-        ImportedPaper(
-            paper_id=str(r.get(id_col) or i), overall=_float(r.get("Overall")),
-            decision=(r.get("Decision") or "").strip() or None, p_accept=_float(r.get("p_accept")),
-        )
-        for i, r in enumerate(rows)
+        ImportedPaper(paper_id=str(pid), overall=_finite(row["Overall"]), decision=row["Decision"] or None,
+                      p_accept=p_accept.get(str(pid)))
+        for pid, row in table.frame.iterrows()
     ]
     return ImportedRun(model=model or model_from_filename(path), template=template, source=path.name, papers=papers)
+
+
+def _finite(value: object) -> float | None:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _p_accept_column(path: Path) -> dict[str, float]:
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype={"paper_id": str})
+    if "p_accept" not in frame.columns:
+        return {}
+    values = pd.to_numeric(frame["p_accept"], errors="coerce")
+    return {str(pid): float(v) for pid, v in zip(frame["paper_id"], values) if math.isfinite(v)}

@@ -11,6 +11,11 @@ class LeaderboardRow(BaseModel):
     model: str
     template: str
     source: str = "bench run"
+    panel: str = "reviewer panel: unknown (recorded before panels were)"  # who judged the papers: one per board
+    panel_key: str = "unknown"
+    self_review: bool = False  # the model judged its own papers (explicit --self-review)
+    infra_errors: int = 0  # ideas stopped by the infrastructure: shown apart, not counted, retried on rerun
+    infra_runs: int = 0  # seeds whose idea generation the infrastructure stopped: not counted either
     seeds: int = 1
     failed_runs: int = 0  # seeds that crashed or did not finish every idea
     ideas: float | None = None

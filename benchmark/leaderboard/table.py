@@ -41,7 +41,7 @@ def table_cells(r: LeaderboardRow) -> list[str]:
     if r.mean_score is not None:
         score += f" {fmt_ci(r.mean_score_ci)}".rstrip() + f" (n={r.n_scored})"
     return [
-        r.model, r.template, runs, fmt(r.ideas, r.ideas_stderr), fmt(r.novel, r.novel_stderr),
+        r.model + (" [SELF-REVIEW]" if r.self_review else ""), r.template, runs, fmt(r.ideas, r.ideas_stderr), fmt(r.novel, r.novel_stderr),
         fmt(r.experiments_passed, r.experiments_passed_stderr), fmt(r.completed, r.completed_stderr),
         fmt(r.valid, r.valid_stderr), score, fmt(r.max_score), fmt(r.mean_p_accept, digits=2, count=False),
         fmt_usd(r.cost_usd) + (f" ± {fmt_usd(r.cost_usd_stderr)}" if r.cost_usd_stderr is not None else ""),
@@ -52,14 +52,34 @@ def table_cells(r: LeaderboardRow) -> list[str]:
     ]
 
 
+def boards(rows: list[LeaderboardRow]) -> list[tuple[str, list[LeaderboardRow]]]:
+    """Rows grouped by the reviewer panel that judged them, in order: only rows of one board
+    can be compared."""
+    grouped: dict[str, list[LeaderboardRow]] = {}
+    for r in rows:
+        grouped.setdefault(r.panel_key, []).append(r)
+    ordered = sorted(grouped.values(), key=lambda g: g[0].source != "bench run")  # ours first, imported after
+    return [(group[0].panel, group) for group in ordered]
+
+
+def infra_notes(rows: list[LeaderboardRow]) -> list[str]:
+    return [f"{r.model} / {r.template}: {r.infra_errors} idea(s) and {r.infra_runs} run(s) stopped by an "
+            "infrastructure error (sandbox, tool, credentials, provider, disk): not counted against the model; "
+            "a rerun with the same --out retries them" for r in rows if r.infra_errors or r.infra_runs]
+
+
 def to_markdown(rows: list[LeaderboardRow]) -> str:
     lines = ["# Leaderboard", "",
              "Per model × template. Counts, cost, time and incidents are per run (seed): mean ± "
              "standard error over seeds; crashed or unfinished runs and ideas count as failures. "
              "Scores are the reviewer's Overall (1-10) over valid papers only, with a 95% bootstrap "
-             "interval and the number of papers. Imported rows carry reviews only (no validity or cost).", "",
-             "| " + " | ".join(MAIN_COLUMNS) + " |", "|" + "---|" * len(MAIN_COLUMNS)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in table_cells(r)) + " |" for r in rows]
+             "interval and the number of papers. Imported rows carry reviews only (no validity or cost). "
+             "Each board is judged by one reviewer panel: compare rows within a board, never across boards."]
+    for panel, board in boards(rows):
+        lines += ["", f"## Board: {panel}", "",
+                  "| " + " | ".join(MAIN_COLUMNS) + " |", "|" + "---|" * len(MAIN_COLUMNS)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in table_cells(r)) + " |" for r in board]
+        lines += [f"\nNot counted: {note}" for note in infra_notes(board)]
     ours = [r for r in rows if r.source == "bench run"]
     if ours:
         lines += ["", "## Why papers were not valid", "",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,6 +134,8 @@ class Calibrator:
     oof_metrics: dict = field(default_factory=dict)
     selection: list[dict] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    # the reviewer configuration(s) it was fit on, as ReviewerConfig.label(); None: read from `configs`
+    reviewer: list[str] | None = None
 
     # --- applying
     def linear_score(self, X: np.ndarray) -> np.ndarray:
@@ -191,6 +194,39 @@ class Calibrator:
                             for c, w in zip(self.columns, self.coef))
         return (f"{self.link} link on a logistic score over {len(self.columns)} feature(s) "
                 f"[{self.feature_set}, C={self.C:g}]: {weights}; accept if P(accept) >= {self.threshold:.3f}")
+
+
+def reviewer_key(label: str) -> str:
+    """A reviewer configuration label without the published files' `_pages_all` suffix and a
+    model's date stamp (gpt-4o-2024-05-13 is gpt-4o)."""
+    label = re.sub(r"_pages_all$", "", label.strip())
+    model, sep, rest = label.partition("_temp_")
+    model = re.sub(r"-\d{4}-\d{2}-\d{2}$|-\d{8}$", "", model)
+    return model + sep + rest
+
+
+def reviewer_label(config) -> str:
+    """The name of a reviewer configuration a calibrator is fit on and checked against:
+    ReviewerConfig.label(), plus a digest of a non-default system prompt (another reader)."""
+    import hashlib
+
+    label = config.label()
+    if getattr(config, "system_prompt", None):
+        label += "_prompt_" + hashlib.sha256(config.system_prompt.encode("utf-8")).hexdigest()[:8]
+    return label
+
+
+def check_reviewer(calibrator: "Calibrator", reviewer_label: str, *, force: bool = False) -> bool:
+    """Whether applying `calibrator` to reviews by `reviewer_label` (`reviewer_label(config)`) is a
+    transfer to a reviewer it was not fit on. Refused (CalibrationError, one line) unless forced."""
+    fitted = calibrator.reviewer or list(calibrator.configs)
+    if reviewer_key(reviewer_label) in {reviewer_key(f) for f in fitted}:
+        return False
+    if force:
+        return True
+    raise CalibrationError(f"calibrator fit on reviewer {', '.join(fitted)} cannot score reviews by "
+                           f"{reviewer_label}: fit one on this reviewer's reviews, or force the transfer "
+                           "(it is then marked as a transfer)")
 
 
 def _json_default(value):

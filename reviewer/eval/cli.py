@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 import click
 
-from reviewer.cli import fail
+from reviewer.cli_support import exit_code_for, fail, finish, infrastructure_error
 
 from reviewer.eval.dataset import DatasetError
 
@@ -32,6 +31,7 @@ def register(group: click.Group) -> None:
     data = _group(group, "data", "Build reviewer-evaluation datasets.")
     data.add_command(fetch_command)
     data.add_command(export_command)
+    data.add_command(audit_command)
 
 
 def _console():
@@ -47,6 +47,8 @@ def _console():
               help="Recorded reviews (llm_reviews CSV format); repeat for several configurations.")
 @click.option("--papers", type=READ_DIR, default=None, help="Papers folder, to review live with --model.")
 @click.option("--model", default=None, help="Model for live reviewing (e.g. gpt-4o, local/smollm2).")
+@click.option("--api-base", default=None, help="Live mode: endpoint of an openai/<name> model served elsewhere.")
+@click.option("--no-cache", is_flag=True, help="Live mode: do not read or write the response cache (or BENCH_NO_CACHE=1).")
 @click.option("--reflections", default=0, show_default=True, type=int)
 @click.option("--fewshot", default=0, show_default=True, type=int)
 @click.option("--ensemble", default=1, show_default=True, type=int)
@@ -54,7 +56,18 @@ def _console():
 @click.option("--limit", default=None, type=int, help="Review only the first N rated papers (live mode).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where live reviews are kept (one JSON per paper; rerunning resumes). Default runs/reviews/<config>.")
-@click.option("--calibrator", type=READ_FILE, default=None, help="Calibrator JSON from `bench reviewer calibrate`.")
+@click.option("--no-anonymize", is_flag=True,
+              help="Live mode: review the paper texts as given (default: anonymized, see reviewer/anonymize.py).")
+@click.option("--calibrator", type=READ_FILE, default=None,
+              help="Calibrator JSON from `bench reviewer calibrate`. With it, the flat top-level keys of --json "
+                   "(roc_auc, balanced_accuracy, ...) are the calibrated row's (the 'stacked: N configurations' row "
+                   "for a stacked calibrator); `rows` holds every row.")
+@click.option("--text-baseline/--no-text-baseline", default=True, show_default=True,
+              help="Add the TF-IDF + logistic-regression rows (anonymized and raw text, cross-fitted) when the "
+                   "dataset folder (or --papers) has the paper texts.")
+@click.option("--audit/--no-audit", "audit", default=True, show_default=True,
+              help="Audit the paper texts for label leaks (bench data audit); rows of recorded reviews on a "
+                   "dataset the audit calls leaky get a note.")
 @click.option("--cross-fit", is_flag=True,
               help="Also add out-of-fold calibrated P(accept) per configuration (nested CV; slower).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -63,8 +76,8 @@ def _console():
               help="Markdown appended to the report (e.g. the output of `calibrate --compare`).")
 @click.option("--resamples", default=1000, show_default=True, type=int, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble, concurrency, limit, out_dir,
-                 calibrator, cross_fit, json_out, report_dir, notes_file, resamples, seed) -> None:
+def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflections, fewshot, ensemble, concurrency, limit, out_dir,
+                 no_anonymize, calibrator, text_baseline, audit, cross_fit, json_out, report_dir, notes_file, resamples, seed) -> None:
     """Score an LLM reviewer against the human decisions and ratings of RATINGS."""
     from reviewer.eval.calibration import CalibrationError, load_calibrator
     from reviewer.eval.dataset import load_dataset, read_reviews
@@ -84,16 +97,34 @@ def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble
             from reviewer.reviewer import ReviewerConfig
 
             config = ReviewerConfig(model=model, reflections=reflections, fewshot=fewshot, ensemble=ensemble)
-            out_dir = out_dir or Path("runs") / "reviews" / config.label()
-            tables = [asyncio.run(areview_dataset(dataset, papers, config, out_dir, concurrency=concurrency))]
+            out_dir = out_dir or Path("runs") / "reviews" / (config.label() + ("_raw" if no_anonymize else ""))
+            from reviewer.cli_support import run_log
+            from reviewer.llm import ModelClient
+
+            client = ModelClient(model, api_base=api_base, cache=not no_cache, max_concurrency=concurrency)
+            with run_log(out_dir):
+                tables = [asyncio.run(areview_dataset(dataset, papers, config, out_dir, concurrency=concurrency,
+                                                      anonymize=not no_anonymize, client=client))]
             click.echo(f"reviews kept in {out_dir}", err=True)
+            n_failed = sum(not (Path(out_dir) / "records" / f"{pid}.json").is_file() for pid in dataset.ids)
+            if n_failed == len(dataset.ids):  # nothing to score: say so, counted, instead of a numpy error
+                finish(n_failed, len(dataset.ids), "paper(s)", details=Path(out_dir) / "errors.txt", run_dir=out_dir)
         cal = load_calibrator(calibrator) if calibrator else None
         result = evaluate_tables(dataset, tables, calibrator=cal, n_resamples=resamples, seed=seed,
                                  dataset_name=ratings.parent.name)
         if cross_fit:
             cross_fitted_rows(dataset, result, tables, n_resamples=resamples, seed=seed)
+        if text_baseline or audit:
+            from reviewer.eval.evaluation import add_text_rows
+
+            with _console().status("auditing the paper texts and fitting the text baseline ..."):
+                add_text_rows(result, dataset, papers or ratings.parent / "papers", text_baseline=text_baseline,
+                              audit=audit, recorded=bool(reviews) or no_anonymize, n_resamples=resamples, seed=seed)
     except (DatasetError, CalibrationError, FileNotFoundError) as err:
         fail(str(err))
+    except OSError as err:  # e.g. the disk filled up under --out-dir
+        fail(f"{infrastructure_error(err) or err} while writing under {out_dir or 'the output folder'}",
+             exit_code_for(err))
     _print_eval(result)
     if json_out:
         result.write_json(json_out)
@@ -104,6 +135,8 @@ def eval_command(ratings, reviews, papers, model, reflections, fewshot, ensemble
         extra = notes_file.read_text(encoding="utf-8") if notes_file else ""
         md, page = write_report(result, report_dir, extra_markdown=extra)
         click.echo(f"wrote {md} and {page}", err=True)
+    if not reviews:
+        finish(n_failed, len(dataset.ids), "paper(s)", details=Path(out_dir) / "errors.txt", run_dir=out_dir)
 
 
 def _print_eval(result) -> None:
@@ -116,15 +149,21 @@ def _print_eval(result) -> None:
                         f"(95% bootstrap CIs, {result.n_resamples} resamples)")
     for h in header:
         table.add_column(h, overflow="fold")
+    from rich.markup import escape
+
     for cells in body:
-        table.add_row(*cells)
+        table.add_row(*(escape(c) for c in cells))  # "[leaky texts]" is text, not markup
     from rich.console import Console
 
     console = Console(width=max(160, len(header) * 16))
     console.print(table)
     for row in result.rows:
         for note in row.notes:
-            console.print(f"[dim]{row.label}: {note}[/dim]", highlight=False)
+            console.print(f"[dim]{escape(row.label)}: {escape(note)}[/dim]", highlight=False)
+    from reviewer.eval.report import leak_text
+
+    if leak := leak_text(result):
+        console.print(f"[bold yellow]{escape(leak)}[/]", highlight=False)
 
 
 # ---------------------------------------------------------------- calibrate
@@ -210,18 +249,96 @@ def _print_oof(summary: dict, title: str) -> None:
 @click.option("--limit", default=None, type=int, help="Only the first N submissions (by number).")
 @click.option("--no-pdf", is_flag=True, help="Ratings and decisions only; no PDFs or text.")
 @click.option("--delay", default=1.0, show_default=True, type=float, help="Seconds between requests.")
+@click.option("--deadline", default=None,
+              help="The venue's submission deadline (e.g. 2021-10-05T23:59:59-12:00). Each paper's PDF is the "
+                   "revision current at the earlier of this and its first review (default: the first review).")
+@click.option("--no-audit", is_flag=True, help="Skip the label-leak audit of the fetched texts at the end.")
 @click.option("--username", envvar="OPENREVIEW_USERNAME", default=None)
 @click.option("--password", envvar="OPENREVIEW_PASSWORD", default=None)
-def fetch_command(venue, year, out, limit, no_pdf, delay, username, password) -> None:
-    """Build a dataset folder (ratings.tsv, papers/, pdfs/) from OpenReview; rerun to resume."""
-    from reviewer.eval.openreview import FetchError, fetch_iclr, make_client
+def fetch_command(venue, year, out, limit, no_pdf, delay, deadline, no_audit, username, password) -> None:
+    """Build a dataset folder (ratings.tsv, papers/, pdfs/, versions.jsonl) from OpenReview with the
+    submission-time version of each paper (never the camera-ready one), then audit it for label
+    leaks; rerun to resume."""
+    from reviewer.eval.openreview import FetchError, fetch_iclr, make_client, parse_deadline
 
     try:
+        parse_deadline(deadline)  # a bad date is an error before any request
         client = make_client(year, username=username, password=password)
-        summary = fetch_iclr(client, year, out, limit=limit, pdfs=not no_pdf, delay_s=delay)
+        summary = fetch_iclr(client, year, out, limit=limit, pdfs=not no_pdf, delay_s=delay, deadline=deadline,
+                             audit=not no_audit)
     except FetchError as err:
         fail(str(err))
     click.echo(json.dumps(summary, indent=2))
+    if "audit" in summary and summary["audit"].get("line"):
+        click.echo(summary["audit"]["line"], err=True)
+
+
+@click.command("audit")
+@click.argument("data_dir", type=READ_DIR)
+@click.option("--anonymized", is_flag=True,
+              help="Audit the texts as a reviewer sees them after reviewer/anonymize.py (the report then shows "
+                   "raw and anonymized side by side).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the audit (n, marker_auc, marker_auc_ci, length_auc, markers, verdict, ...).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write audit.md and a self-contained audit.html here.")
+@click.option("--text-baseline/--no-text-baseline", default=True, show_default=True,
+              help="Also fit the cross-fitted TF-IDF + LR baseline (seconds to a minute).")
+@click.option("--fail-on-leak", is_flag=True, help="Exit 1 when the verdict is leaky (for CI).")
+@click.option("--resamples", default=1000, show_default=True, type=int, help="Bootstrap resamples for the CIs.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def audit_command(data_dir, anonymized, json_out, report_dir, text_baseline, fail_on_leak, resamples, seed) -> None:
+    """Measure whether the paper texts of DATA_DIR (ratings.tsv + papers/) give the decision away:
+    version markers, length, a marker-only classifier, a verdict. A measurement: exit 0 either way
+    unless --fail-on-leak."""
+    from reviewer.eval.audit import audit_dataset
+
+    try:
+        with _console().status(f"auditing {data_dir} ..."):
+            result = audit_dataset(data_dir, anonymized=anonymized, n_resamples=resamples, seed=seed,
+                                   text_baseline=text_baseline)
+            raw = None
+            if anonymized and report_dir:
+                raw = audit_dataset(data_dir, anonymized=False, n_resamples=resamples, seed=seed,
+                                    text_baseline=text_baseline)
+    except DatasetError as err:
+        fail(str(err))
+    _print_audit(result)
+    if json_out:
+        from reviewer.atomic_file import write_text_atomic
+
+        data = result.model_dump(mode="json")
+        if raw is not None:
+            data["raw"] = raw.model_dump(mode="json", exclude={"text_top_terms"})
+        write_text_atomic(json_out, json.dumps(data, indent=2))
+        click.echo(f"wrote {json_out}", err=True)
+    if report_dir:
+        from reviewer.eval.audit_report import write_audit_report
+
+        md, page = write_audit_report([r for r in (raw, result) if r is not None], report_dir)
+        click.echo(f"wrote {md} and {page}", err=True)
+    if fail_on_leak and result.leaky:
+        raise SystemExit(1)
+
+
+def _print_audit(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from rich.markup import escape
+
+    from reviewer.eval.audit_report import marker_table, summary_table
+
+    console = Console(width=160)
+    for header, rows, title in (summary_table([result]) + ("summary",), marker_table([result]) + ("version markers",)):
+        table = Table(title=title)
+        for h in header:
+            table.add_column(h, overflow="fold")
+        for cells in rows:
+            table.add_row(*(escape(c) for c in cells))
+        console.print(table)
+    colour = "red" if result.leaky else "green"
+    console.print(f"[bold {colour}]verdict: {escape(result.verdict_line())}[/]", highlight=False)
 
 
 @click.command("export")
@@ -238,5 +355,3 @@ def export_command(data_dir, out, no_text) -> None:
         fail(str(err))
     click.echo(f"wrote {n} papers to {out}")
 
-
-logging.getLogger("reviewer").addHandler(logging.NullHandler())

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from reviewer.eval.calibration import Calibrator
-from reviewer.eval.dataset import ACCEPT_THRESHOLD_HUMAN, CSV_COLUMNS, SCORE_FIELDS, ReviewerDataset, ReviewTable, review_config_label
+from reviewer.eval.dataset import (
+    ACCEPT_THRESHOLD_HUMAN, CSV_COLUMNS, SCORE_FIELDS, DatasetError, ReviewerDataset, ReviewTable, review_config_label,
+)
 from reviewer.eval.metrics import MetricSet, evaluate
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ class ScoredRow:
 
     name: str
     label: str
-    kind: str  # "reviewer" | "stacked" | "human" | "random" | "always-reject"
+    kind: str  # "reviewer" | "stacked" | "text-baseline" | "human" | "random" | "always-reject"
     metrics: MetricSet
     calibrated: MetricSet | None = None
     y: np.ndarray | None = None
@@ -49,6 +51,7 @@ class ScoredRow:
     prob: np.ndarray | None = None  # calibrated P(accept), held-out papers only
     prob_y: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    leaky: bool = False  # scored on texts the audit calls leaky
 
     def flat(self) -> dict:
         out = self.metrics.as_flat_dict()
@@ -63,6 +66,8 @@ class ScoredRow:
                 else:
                     out[key] = value
         out["name"], out["label"], out["kind"] = self.name, self.label, self.kind
+        if self.leaky:
+            out["leaky_texts"] = True
         if self.notes:
             out["notes"] = self.notes
         return out
@@ -76,27 +81,66 @@ class EvalResult:
     rows: list[ScoredRow]
     n_resamples: int
     calibrator: dict | None = None
+    audit: dict | None = None  # reviewer.eval.audit.AuditResult of the dataset's texts, when it has them
 
     @property
     def reviewers(self) -> list[ScoredRow]:
         return [r for r in self.rows if r.kind == "reviewer"]
 
+    def primary_row(self) -> ScoredRow | None:
+        """The row the flat --json keys describe: with a calibrator, the calibrated row (the stacked
+        row for a stacked calibrator); otherwise the first reviewer configuration."""
+        if self.calibrator is not None:
+            stacked = [r for r in self.rows if r.kind == "stacked" and r.name == STACKED_CALIBRATOR_ROW]
+            if stacked:
+                return stacked[0]
+            calibrated = [r for r in self.reviewers if r.calibrated is not None]
+            if calibrated:
+                return calibrated[0]
+        return self.reviewers[0] if self.reviewers else None
+
     def to_json_dict(self) -> dict:
-        """Flat keys for the first reviewer configuration; every row under `rows`."""
-        primary = self.reviewers[0].flat() if self.reviewers else {}
+        """Flat keys for `primary_row()`; with a calibrator they are its calibrated metrics (the
+        uncalibrated ones stay under `rows`); every row under `rows`."""
+        primary_row = self.primary_row()
+        primary = primary_row.flat() if primary_row else {}
+        if self.calibrator is not None and primary_row is not None and primary_row.calibrated is not None:
+            primary = calibrated_flat(primary_row)
         return {
             **primary,
+            "primary_row": primary_row.name if primary_row else None,
             "dataset": self.dataset, "n_papers": self.n_papers, "n_accepted": self.n_accepted,
             "bootstrap_resamples": self.n_resamples, "ci_level": 0.95,
             "calibrator": self.calibrator,
             "published": PUBLISHED,
+            "audit": self.audit,
             "rows": {row.name: row.flat() for row in self.rows},
         }
 
     def write_json(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json_dict(), indent=2), encoding="utf-8")
+        from reviewer.atomic_file import write_text_atomic
+
+        write_text_atomic(Path(path), json.dumps(self.to_json_dict(), indent=2))
+
+
+STACKED_CALIBRATOR_ROW = "stacked_calibrator"
+
+
+def calibrated_flat(row: ScoredRow) -> dict:
+    """A row's calibrated metrics under the plain names (roc_auc, balanced_accuracy, ...)."""
+    cal = row.calibrated.as_flat_dict()
+    out: dict = {"n": cal["n"], "ci": {}}
+    for key, value in cal.items():
+        if key in ("n", "ci"):
+            continue
+        out[key.removeprefix("calibrated_")] = value
+    for key, value in cal["ci"].items():
+        out["ci"][key.removeprefix("calibrated_")] = value
+    out["n_calibrated"] = cal["n"]
+    out["name"], out["label"], out["kind"] = row.name, row.label, row.kind
+    if row.notes:
+        out["notes"] = row.notes
+    return out
 
 
 # ---------------------------------------------------------------- rows
@@ -151,6 +195,99 @@ def _calibrated_metrics(dataset, ids, calibrator, tables, n_resamples, seed):
     return metrics, prob, y, notes
 
 
+def stacked_calibrator_row(
+    dataset: ReviewerDataset, tables: Sequence[ReviewTable], calibrator: Calibrator, *, n_resamples: int = 1000,
+    seed: int = 0,
+) -> ScoredRow:
+    """"stacked: N configurations": a stacked calibrator's P(accept) on the papers it never saw."""
+    n = len(calibrator.configs)
+    ids = [i for i in dataset.ids if all(i in t.frame.index for t in tables)]
+    calibrated, prob, prob_y, notes = _calibrated_metrics(dataset, ids, calibrator, tables, n_resamples, seed)
+    label = f"stacked: {n} configurations"
+    notes = [f"calibrator over {', '.join(review_config_label(c) for c in calibrator.configs)}", *notes]
+    if calibrated is None:
+        return ScoredRow(STACKED_CALIBRATOR_ROW, label, "stacked", MetricSet(n=0), notes=notes)
+    rating = dataset.frame().loc[[i for i in ids if i not in set(calibrator.trained_on)], "mean_rating"]
+    metrics = evaluate(prob_y, decision=calibrator.decide(prob).astype(int), score=prob,
+                       mean_rating=rating.to_numpy(float), n_resamples=n_resamples, seed=seed)
+    metrics.values.pop("mae", None)  # a probability is not on the rating scale
+    metrics.ci.pop("mae", None)
+    return ScoredRow(STACKED_CALIBRATOR_ROW, label, "stacked", metrics, calibrated, y=prob_y, score=prob,
+                     rating=rating.to_numpy(float), prob=prob, prob_y=prob_y,
+                     notes=notes + ["decision = the calibrator's cut-off; AUC and Spearman of its P(accept)"])
+
+
+def text_baseline_row(
+    dataset: ReviewerDataset, texts: Sequence[str], *, anonymized: bool = True, n_resamples: int = 1000, seed: int = 0,
+) -> ScoredRow:
+    """TF-IDF + logistic regression on the paper texts, cross-fitted: the bar a reviewer must clear."""
+    from reviewer.eval.text_baseline import FOLDS, cross_fitted_scores
+
+    frame = dataset.frame()
+    y = frame["accept"].to_numpy(int)
+    prob = cross_fitted_scores(texts, y, seed=seed)
+    rating = frame["mean_rating"].to_numpy(float)
+    metrics = evaluate(y, decision=(prob >= 0.5).astype(int), score=prob, mean_rating=rating,
+                       n_resamples=n_resamples, seed=seed)
+    metrics.values.pop("mae", None)
+    metrics.ci.pop("mae", None)
+    which = "anonymized" if anonymized else "raw (not anonymized)"
+    return ScoredRow("text-baseline" if anonymized else "text-baseline-raw",
+                     f"text baseline: TF-IDF + LR on {which} text", "text-baseline", metrics, y=y, score=prob,
+                     rating=rating, notes=[f"out-of-fold P(accept), {FOLDS}-fold cross-fitting (vectorizer included); "
+                                           "decision = P >= 0.5 (class-balanced fit)"])
+
+
+LEAK_NOTE = ("reviews of paper texts the audit calls leaky ({reasons}): part of these figures can come "
+             "from recognising camera-ready versions instead of judging the papers")
+
+
+def add_leak_notes(result: EvalResult, audit) -> None:  # noqa: ANN001 (AuditResult)
+    """Mark reviewer rows (and rows built on them) when the texts their reviews came from leak the label."""
+    if not audit.leaky:
+        return
+    reasons = (f"marker-only AUC {audit.marker_auc:.2f}, length-only AUC {audit.length_auc:.2f}; "
+               "see `bench data audit`")
+    for row in result.rows:
+        if row.kind in ("reviewer", "stacked"):
+            row.notes.insert(0, LEAK_NOTE.format(reasons=reasons))
+            row.leaky = True
+
+
+def add_text_rows(
+    result: EvalResult, dataset: ReviewerDataset, papers_dir: Path, *, text_baseline: bool = True, audit: bool = True,
+    recorded: bool = True, n_resamples: int = 1000, seed: int = 0,
+) -> None:
+    """Rows and notes that need the paper texts: the text-baseline rows (anonymized and raw), and
+    the leak audit of the raw texts, whose verdict marks rows of reviews made from those texts
+    (`recorded`: recorded reviews, or live ones with anonymization off). Nothing happens when a
+    rated paper has no text."""
+    from reviewer.eval.dataset import read_paper_text
+
+    papers_dir = Path(papers_dir)
+    try:
+        texts = [read_paper_text(papers_dir, pid) for pid in dataset.ids]
+    except DatasetError as err:
+        log.warning("no text-baseline row or leak audit: %s", err)
+        return
+    y = dataset.frame()["accept"].to_numpy(int)
+    if audit:
+        from reviewer.eval.audit import audit_texts
+
+        raw = audit_texts(texts, y, dataset=result.dataset, n_resamples=n_resamples, seed=seed, text_baseline=False)
+        result.audit = raw.model_dump(mode="json", exclude={"text_top_terms"})
+        if recorded:
+            add_leak_notes(result, raw)
+    if text_baseline and len(np.unique(y)) == 2 and np.bincount(y).min() >= 5:
+        from reviewer.anonymize import anonymize_text
+
+        anonymized = [anonymize_text(t).text for t in texts]
+        position = next((i for i, r in enumerate(result.rows) if r.kind == "human"), len(result.rows))
+        result.rows[position:position] = [
+            text_baseline_row(dataset, anonymized, anonymized=True, n_resamples=n_resamples, seed=seed),
+            text_baseline_row(dataset, texts, anonymized=False, n_resamples=n_resamples, seed=seed)]
+
+
 def human_baseline(dataset: ReviewerDataset, *, n_resamples: int = 1000, seed: int = 0) -> ScoredRow:
     """One randomly drawn reviewer per paper against the mean of the others.
 
@@ -196,10 +333,11 @@ def evaluate_tables(
     """Score each table; a stacked calibrator is applied once, using all the tables it needs."""
     rows = []
     stacked = calibrator is not None and len(calibrator.configs) > 1
-    for i, table in enumerate(tables):
-        cal = calibrator if calibrator is not None and (not stacked or i == 0) else None
-        rows.append(score_review_table(dataset, table, calibrator=cal, calibrator_tables=list(tables) if stacked else None,
+    for table in tables:
+        rows.append(score_review_table(dataset, table, calibrator=None if stacked else calibrator,
                                        n_resamples=n_resamples, seed=seed))
+    if stacked:  # its own row: the calibrated metrics belong to all N configurations, not the first
+        rows.append(stacked_calibrator_row(dataset, tables, calibrator, n_resamples=n_resamples, seed=seed))
     if baselines:
         rows += [human_baseline(dataset, n_resamples=n_resamples, seed=seed),
                  random_baseline(dataset, n_resamples=n_resamples, seed=seed),
@@ -208,7 +346,8 @@ def evaluate_tables(
     cal_info = None
     if calibrator is not None:
         cal_info = {"configs": calibrator.configs, "link": calibrator.link, "feature_set": calibrator.feature_set,
-                    "threshold": calibrator.threshold, "n_trained_on": len(calibrator.trained_on)}
+                    "threshold": calibrator.threshold, "n_trained_on": len(calibrator.trained_on),
+                    "stacked": stacked}
     return EvalResult(dataset_name, len(frame), int(frame["accept"].sum()), rows, n_resamples, cal_info)
 
 
@@ -228,12 +367,14 @@ def review_record_row(record) -> dict:
 
 async def areview_dataset(
     dataset: ReviewerDataset, papers_dir: Path, config, out_dir: Path, *, client=None,
-    concurrency: int = 4, progress: bool = True,
+    concurrency: int = 4, progress: bool = True, anonymize: bool = True,
 ) -> ReviewTable:
-    """Review every rated paper once. Each finished review is saved as out_dir/records/<id>.json
-    before the next is awaited, so a killed run resumes where it stopped."""
-    from reviewer.paper_text import load_paper_text
-    from reviewer.reviewer import areview_paper, load_record, save_record
+    """Review every rated paper once, on the one review path (`reviewer.review_file`: injection
+    scan, anonymization unless `anonymize=False`). Each finished review is saved as
+    out_dir/records/<id>.json before the next is awaited, so a killed run resumes where it stopped;
+    a record made with the other anonymization setting is not reused."""
+    from reviewer.review_file import areview_file
+    from reviewer.reviewer import load_record, save_record
 
     records_dir = Path(out_dir) / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
@@ -242,10 +383,13 @@ async def areview_dataset(
         path = records_dir / f"{pid}.json"
         if path.is_file():
             try:
-                done[pid] = load_record(path)
-                continue
+                record = load_record(path)
             except Exception:  # a file cut off by a kill: review again
                 path.unlink()
+            else:
+                if (record.anonymization is not None) == anonymize:
+                    done[pid] = record
+                    continue
         todo.append(pid)
     if client is None:
         from reviewer.llm import ModelClient
@@ -258,8 +402,7 @@ async def areview_dataset(
         async with semaphore:
             try:
                 path = _paper_path(papers_dir, pid)
-                text = await asyncio.to_thread(load_paper_text, path)
-                record = await areview_paper(text, config, client=client, paper_id=pid)
+                record = await areview_file(path, config, client=client, paper_id=pid, anonymize=anonymize)
             except Exception as err:  # one failed paper must not lose the others
                 errors.append(f"{pid}: {type(err).__name__}: {err}")
                 return

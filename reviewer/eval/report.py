@@ -1,4 +1,5 @@
-"""Reviewer-evaluation report: `report.md` and a self-contained `report.html` (figures as base64 PNG).
+"""Reviewer-evaluation report: `report.md` and a self-contained `report.html` (figures embedded),
+rendered through the one HTML mechanism (`reviewer.html_report`, template `reviewer_eval.html.j2`).
 
 The report reads an EvalResult; it never re-runs reviews or fits.
 """
@@ -6,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 from pathlib import Path
 
 import numpy as np
 
 from reviewer.eval.evaluation import PUBLISHED, EvalResult
+from reviewer.html_report import figure_data_uri, render_page
+
+LEAK_MARK = " [leaky texts]"
 
 COLUMNS = (  # (metric key, header)
     ("n", "n"),
@@ -58,21 +61,19 @@ def table_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
     for row in result.rows:
         flat = row.flat()
         ci = flat.get("ci", {})
-        body.append([row.label] + [_fmt(flat.get(k), ci.get(k) if k in WITH_CI else None) for k, _ in columns])
+        label = row.label + (LEAK_MARK if row.leaky else "")
+        body.append([label] + [_fmt(flat.get(k), ci.get(k) if k in WITH_CI else None) for k, _ in columns])
     published = {"balanced_accuracy": PUBLISHED["balanced_accuracy"], "roc_auc": PUBLISHED["roc_auc"],
                  "spearman": PUBLISHED["spearman"], "n": 500}
-    body.append([PUBLISHED["name"]] + [_fmt(published.get(k)) for k, _ in columns])
+    leaky = result.audit is not None and result.audit.get("verdict") == "leaky"
+    body.append([PUBLISHED["name"] + (LEAK_MARK if leaky else "")] + [_fmt(published.get(k)) for k, _ in columns])
     return header, body
 
 
 # ---------------------------------------------------------------- figures
 def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    """The figure as a data URI (the one embedding helper of reviewer.html_report)."""
+    return figure_data_uri(fig)
 
 
 def _pyplot():
@@ -90,10 +91,11 @@ def roc_figure(result: EvalResult) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.2, 5.2))
     for row in result.rows:
-        if row.kind in ("reviewer", "human", "stacked") and row.score is not None:
+        if row.kind in ("reviewer", "human", "stacked", "text-baseline") and row.score is not None:
             fpr, tpr, _ = roc_curve(row.y, row.score)
             style = {"reviewer": {"lw": 1.4}, "human": {"lw": 2.2, "ls": "--"},
-                     "stacked": {"lw": 2.4, "color": "black"}}[row.kind]
+                     "stacked": {"lw": 2.4, "color": "black"},
+                     "text-baseline": {"lw": 1.6, "ls": "-.", "color": "grey"}}[row.kind]
             ax.plot(fpr, tpr, **style, label=f"{row.label} (AUC {row.metrics.get('roc_auc'):.2f})")
         if row.prob is not None and row.kind != "stacked" and len(result.reviewers) <= 2:
             fpr, tpr, _ = roc_curve(row.prob_y, row.prob)
@@ -150,11 +152,37 @@ INTRO = (
     "fitted on these papers). AUC uses the continuous Overall score. Spearman, Pearson and MAE compare "
     "Overall with the mean human rating. Brackets: stratified bootstrap 95% intervals "
     "({n_resamples} resamples). Calibrated columns come only from papers the calibrator never saw. "
+    "A stacked calibrator has its own row ('stacked: N configurations'). "
     "The human row draws one reviewer per paper and compares them with the mean of the others "
-    "(decision = rating >= 6). The published row is the AI Scientist reviewer recomputed from its own "
+    "(decision = rating >= 6). The text-baseline rows are TF-IDF + logistic regression on the paper text, "
+    "cross-fitted (out-of-fold): the bar a reviewer has to clear, on anonymized and on raw text. "
+    "The published row is the AI Scientist reviewer recomputed from its own "
     "files on the 500-paper population; its 0.65 balanced accuracy used an Overall >= 6 cut-off chosen "
     "on the same papers and is not comparable."
 )
+
+LEAK_TEXT = (
+    "Label leak: the audit of this dataset's paper texts calls them leaky ({reasons}). Rows marked "
+    "'[leaky texts]' are reviews of those texts: the rejected papers are anonymous submissions and the "
+    "accepted ones camera-ready versions (author names, acknowledgements, non-anonymous links, more "
+    "length), so a reviewer can score the version instead of the paper. The recorded llm_reviews/ and "
+    "the published AI Scientist benchmark (its 0.65 balanced accuracy, already optimistic because its "
+    "Overall >= 6 cut-off was chosen on the same papers, and its 0.69 AUC) were measured on such texts: "
+    "they are upper bounds of unknown slack, not a reviewer's ability to judge papers. The raw-text "
+    "baseline shows how far a bag of words gets by reading the markers; compare reviewers with the "
+    "anonymized-text baseline, and re-review with anonymization (the default of bench review and live "
+    "bench reviewer eval) before trusting a figure."
+)
+
+
+def leak_text(result: EvalResult) -> str:
+    audit = result.audit
+    if not audit or audit.get("verdict") != "leaky":
+        return ""
+    reasons = (f"marker-only classifier AUC {audit['marker_auc']:.2f} "
+               f"[{audit['marker_auc_ci'][0]:.2f}, {audit['marker_auc_ci'][1]:.2f}], length-only AUC "
+               f"{audit['length_auc']:.2f} [{audit['length_auc_ci'][0]:.2f}, {audit['length_auc_ci'][1]:.2f}]")
+    return LEAK_TEXT.format(reasons=reasons)
 
 
 def markdown_to_html(text: str) -> str:
@@ -194,59 +222,40 @@ def markdown_to_html(text: str) -> str:
 
 
 def write_report(result: EvalResult, out_dir: str | Path, *, extra_markdown: str = "") -> tuple[Path, Path]:
+    from reviewer.atomic_file import write_text_atomic
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     header, body = table_rows(result)
     figures = [("ROC curves", roc_figure(result)), ("Reliability diagram", reliability_figure(result)),
                ("Overall vs. mean human rating", scatter_figure(result))]
     intro = INTRO.format(n_resamples=result.n_resamples)
+    leak = leak_text(result)
     title = f"Reviewer evaluation: {result.dataset or 'dataset'} ({result.n_papers} papers, {result.n_accepted} accepted)"
 
-    md = [f"# {title}", "", intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md = [f"# {title}", "", intro, ""] + ([f"**{leak}**", ""] if leak else [])
+    md += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     md += ["| " + " | ".join(cells) + " |" for cells in body]
-    notes = [f"- {row.label}: {note}" for row in result.rows for note in row.notes]
+    notes = [f"{row.label}: {note}" for row in result.rows for note in row.notes]
     if notes:
-        md += ["", "Notes:", *notes]
+        md += ["", "Notes:", *[f"- {n}" for n in notes]]
     if extra_markdown:
         md += ["", extra_markdown]
-    figure_files = []
-    for name, data in figures:
-        if data is None:
+    for name, uri in figures:
+        if uri is None:
             md += ["", f"({name}: no calibrated probabilities in this run.)"]
             continue
         file = out_dir / (name.lower().replace(" ", "_").replace(".", "") + ".png")
-        file.write_bytes(base64.b64decode(data))
-        figure_files.append(file)
+        file.write_bytes(base64.b64decode(uri.split(",", 1)[1]))
         md += ["", f"## {name}", "", f"![{name}]({file.name})"]
     md_path = out_dir / "report.md"
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    write_text_atomic(md_path, "\n".join(md) + "\n")
 
-    esc = html.escape
-    rows_html = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>" for cells in body)
-    figs_html = "".join(
-        f"<figure><figcaption>{esc(name)}</figcaption><img alt='{esc(name)}' src='data:image/png;base64,{data}'></figure>"
-        for name, data in figures if data is not None)
-    notes_html = "".join(f"<li>{esc(n[2:])}</li>" for n in notes)
-    extra_html = markdown_to_html(extra_markdown) if extra_markdown else ""
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.82em; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 7px; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-table.results tr:last-child {{ font-style: italic; background: #f6f6f6; }}
-figure {{ display: inline-block; margin: 1em; vertical-align: top; }}
-img {{ max-width: 100%; }}
-</style></head><body>
-<h1>{esc(title)}</h1>
-<p>{esc(intro)}</p>
-<table class="results"><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr></thead><tbody>{rows_html}</tbody></table>
-<ul>{notes_html}</ul>
-{extra_html}
-{figs_html}
-</body></html>
-"""
+    row_classes = ["leaky" if cells[0].endswith(LEAK_MARK) else "" for cells in body[:-1]] + ["reference"]
+    page = render_page("reviewer_eval.html.j2", title=title, intro=intro, leak=leak, header=header, rows=body,
+                       row_classes=row_classes, notes=notes,
+                       extra_html=markdown_to_html(extra_markdown) if extra_markdown else "",
+                       figures=[(name, uri) for name, uri in figures if uri])
     html_path = out_dir / "report.html"
-    html_path.write_text(page, encoding="utf-8")
+    write_text_atomic(html_path, page)
     return md_path, html_path

@@ -1,13 +1,20 @@
-"""On-disk response cache keyed by the full request, so a repeated evaluation makes no calls."""
+"""On-disk response cache keyed by the full request, so a repeated evaluation makes no calls.
+
+Only replies that were used are stored (see `ModelClient.accept`); an entry that cannot be read
+(cut off, edited, from another version) is moved aside with a warning and the call is made again.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from reviewer.atomic_file import write_text_atomic
+
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -32,10 +39,31 @@ class ResponseCache:
     def get(self, key: str) -> dict[str, Any] | None:
         path = self._path(key)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            return self._corrupt(path, f"{type(err).__name__}: {err}")
+        if not (isinstance(entry, dict) and isinstance(entry.get("text"), str)
+                and isinstance(entry.get("usage"), dict) and isinstance(entry["usage"].get("model"), str)):
+            return self._corrupt(path, "not a cached reply")
+        return entry
+
+    def _corrupt(self, path: Path, why: str) -> None:
+        log.warning("response cache: ignoring unreadable entry %s (%s); the call is made again", path, why)
+        try:
+            path.replace(path.with_suffix(".corrupt"))
+        except OSError:
+            pass
+        return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        # Atomic: a crash mid-write never leaves a truncated entry that poisons later runs.
-        write_text_atomic(self._path(key), json.dumps(value, ensure_ascii=False))
+        # Atomic: a crash mid-write never leaves a truncated entry. A cache that cannot be written
+        # (disk full, read-only) costs a repeated call later, never the reply in hand.
+        try:
+            write_text_atomic(self._path(key), json.dumps(value, ensure_ascii=False))
+        except OSError as err:
+            log.warning("response cache: could not store a reply in %s (%s)", self.directory, err)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)

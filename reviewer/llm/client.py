@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Generator
 from typing import Any, TypeVar
@@ -17,17 +17,20 @@ from reviewer.llm import embedded
 from reviewer.llm.cache import ResponseCache, request_key
 from reviewer.llm.structured import JSONExtractionError, bounded_schema, extract_json, schema_for
 from reviewer.llm.usage import CallUsage, UsageLog
+from reviewer.retry import RetriesExhausted, RetryPolicy
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 T = TypeVar("T", bound=BaseModel)
 Messages = list[dict[str, str]]
 
-# Transient failures worth retrying with back-off; anything else is the caller's problem.
+# Transient failures worth retrying with back-off; anything else fails at once.
 _RETRYABLE = (
     "RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
     "ServiceUnavailableError", "BadGatewayError",
 )
+# Request fields that do not change the reply: left out of the cache key.
+_NOT_IN_KEY = {"timeout", "api_key", "max_retries", "num_retries", "stream_timeout"}
 
 
 class ModelError(RuntimeError):
@@ -36,6 +39,18 @@ class ModelError(RuntimeError):
 
 class StructuredOutputError(ModelError):
     """The model gave no valid structured reply after the allowed repair attempts."""
+
+
+class ModelAuthError(ModelError):
+    """The provider refused the credentials: no retry can help."""
+
+
+class ModelRequestError(ModelError):
+    """The provider rejected the request itself (HTTP 400, context too long, unknown model)."""
+
+
+class ModelUnavailable(ModelError):
+    """The endpoint could not be reached or kept failing: infrastructure, not the model's answer."""
 
 
 def _litellm() -> Any:
@@ -47,6 +62,18 @@ def _litellm() -> Any:
 
 def _retryable(litellm: Any) -> tuple[type[BaseException], ...]:
     return tuple(getattr(litellm, name) for name in _RETRYABLE if hasattr(litellm, name))
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+
+
+def cache_disabled_by_env() -> bool:
+    return os.environ.get("BENCH_NO_CACHE", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def default_model() -> str:
@@ -64,9 +91,13 @@ def default_model() -> str:
 class ModelResponse:
     text: str
     usage: CallUsage
+    cache_key: str | None = field(default=None, repr=False)  # where an accepted reply is stored
 
 
 class ModelClient:
+    """Defaults for time-out, retries and caching can be set for a whole run through the
+    environment: BENCH_TIMEOUT_S, BENCH_MAX_RETRIES, BENCH_BACKOFF_S, BENCH_NO_CACHE=1."""
+
     def __init__(
         self,
         model: str | None = None,
@@ -77,10 +108,10 @@ class ModelClient:
         max_tokens: int = 2048,
         cache: bool = True,
         cache_dir: Path | None = None,
-        max_retries: int = 5,
-        backoff_s: float = 2.0,
+        max_retries: int | None = None,
+        backoff_s: float | None = None,
         max_backoff_s: float = 60.0,
-        timeout_s: float = 600.0,
+        timeout_s: float | None = None,
         max_concurrency: int = 4,
         litellm_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -89,17 +120,21 @@ class ModelClient:
         self.api_key = api_key
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self.cache = ResponseCache(cache_dir) if cache else None
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        self.cache = ResponseCache(cache_dir) if cache and not cache_disabled_by_env() else None
+        self.max_retries = int(_env_float("BENCH_MAX_RETRIES", 5)) if max_retries is None else max_retries
+        self.backoff_s = _env_float("BENCH_BACKOFF_S", 2.0) if backoff_s is None else backoff_s
         self.max_backoff_s = max_backoff_s
-        self.timeout_s = timeout_s
+        self.timeout_s = _env_float("BENCH_TIMEOUT_S", 600.0) if timeout_s is None else timeout_s
         self.max_concurrency = max_concurrency
         self.litellm_kwargs = dict(litellm_kwargs or {})
         self.usage = UsageLog()
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         if embedded.is_local(self.model):
             embedded.embedded_model(self.model)  # unknown local names fail here, not mid-run
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.max_retries + 1, base_s=self.backoff_s, max_s=self.max_backoff_s)
 
     # ---- request building -------------------------------------------------------------
     @property
@@ -140,22 +175,36 @@ class ModelClient:
         temperature = self.temperature if temperature is None else temperature
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         response_format = self._response_format(json_schema)
-        key_fields = {
-            "model": self.model,
-            # a local server's port changes every run; a remote base names a different service
-            "api_base": None if self.is_local else self.api_base,
-            "messages": messages, "temperature": temperature, "max_tokens": max_tokens,
-            "response_format": response_format, "sample": sample,
-            "mock": repr(self.litellm_kwargs.get("mock_response")) if self.litellm_kwargs else None,
-        }
         kwargs: dict[str, Any] = {
             "messages": messages, "temperature": temperature, "max_tokens": max_tokens,
             "timeout": self.timeout_s, **self.litellm_kwargs,
+            # our retry policy is the only one: the provider SDK's own retries would hide attempts
+            "max_retries": 0,
         }
         if response_format is not None:
             kwargs["response_format"] = response_format
-        key = request_key(key_fields) if self.cache else None
+        if self.is_local:  # llama.cpp's own sampling parameter, sent through the OpenAI body
+            kwargs.setdefault("extra_body", {"repeat_penalty": embedded.embedded_model(self.model).repeat_penalty})
+        key = request_key(self._key_fields(kwargs, sample)) if self.cache else None
         return key, kwargs
+
+    def _key_fields(self, kwargs: dict[str, Any], sample: int) -> dict[str, Any]:
+        """Everything that can change the reply: the model, where it is served, and every request
+        parameter sent (top_p, seed, stop, ... included), but not time-outs or credentials."""
+        fields: dict[str, Any] = {
+            "model": self.model,
+            # a local server's port changes every run; a remote base names a different service
+            "api_base": None if self.is_local else self.api_base, "sample": sample,
+        }
+        for name, value in kwargs.items():
+            if name in _NOT_IN_KEY:
+                continue
+            try:
+                json.dumps(value)
+                fields[name] = value
+            except TypeError:  # e.g. an exception given as mock_response
+                fields[name] = repr(value)
+        return fields
 
     def _resolve_endpoint(self, kwargs: dict[str, Any]) -> None:
         if self.is_local:
@@ -168,6 +217,7 @@ class ModelClient:
             kwargs["model"] = self.model
             if self.api_base:
                 kwargs["api_base"] = self.api_base
+                kwargs.setdefault("api_key", self.api_key or os.environ.get("OPENAI_API_KEY") or "none")
             if self.api_key:
                 kwargs["api_key"] = self.api_key
 
@@ -177,9 +227,12 @@ class ModelClient:
         hit = self.cache.get(key)
         if hit is None:
             return None
-        usage = CallUsage(**{**hit["usage"], "cached": True, "latency_s": 0.0, "purpose": purpose})
+        stored = {k: v for k, v in hit["usage"].items() if k in CallUsage.model_fields}
+        # the call's cost stays on record; what was paid for it now is nothing
+        usage = CallUsage(**{**stored, "cached": True, "paid_usd": 0.0, "latency_s": 0.0, "attempts": 0,
+                             "purpose": purpose})
         self.usage.add(usage)
-        return ModelResponse(hit["text"], usage)
+        return ModelResponse(hit["text"], usage, key)
 
     def _finish(self, resp: Any, key: str | None, purpose: str, started: float, attempts: int) -> ModelResponse:
         text = resp.choices[0].message.content or ""
@@ -194,24 +247,46 @@ class ModelClient:
             model=self.model, purpose=purpose,
             prompt_tokens=int(getattr(tokens, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(tokens, "completion_tokens", 0) or 0),
-            cost_usd=cost, latency_s=round(time.monotonic() - started, 4), attempts=attempts,
+            cost_usd=cost, paid_usd=cost, latency_s=round(time.monotonic() - started, 4), attempts=attempts,
         )
         self.usage.add(usage)
-        if key is not None and self.cache is not None:
-            self.cache.put(key, {"text": text, "usage": usage.model_dump(exclude={"cached", "purpose"})})
-        return ModelResponse(text, usage)
+        return ModelResponse(text, usage, key)
 
-    def _delay(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * 2**attempt) * (0.5 + random.random() / 2)
+    def accept(self, resp: ModelResponse) -> None:
+        """Keep `resp` in the cache: called only for replies that were used (validated)."""
+        if resp.cache_key is None or self.cache is None or resp.usage.cached:
+            return
+        self.cache.put(resp.cache_key, {"text": resp.text, "usage": resp.usage.model_dump(
+            exclude={"cached", "purpose", "paid_usd", "latency_s", "attempts"})})
 
-    def _give_up(self, err: BaseException, attempts: int) -> ModelError:
-        return ModelError(f"{self.model}: {type(err).__name__} after {attempts} attempt(s): {err}")
+    def reject(self, resp: ModelResponse) -> None:
+        """Forget a cached reply that turned out unusable, so the next run asks again."""
+        if resp.cache_key is not None and self.cache is not None and resp.usage.cached:
+            self.cache.delete(resp.cache_key)
+
+    def _error(self, err: BaseException, attempts: int) -> ModelError:
+        """The one message of a failed call, typed by what the caller can do about it."""
+        if isinstance(err, ModelError):
+            return err
+        name = type(err).__name__
+        first = (str(err).splitlines() or [""])[0][:500]
+        where = f" at {self.api_base}" if self.api_base else ""
+        if name in ("AuthenticationError", "PermissionDeniedError"):
+            return ModelAuthError(f"{self.model}{where}: the provider refused the credentials ({name}): {first}")
+        if name in ("BadRequestError", "ContextWindowExceededError", "NotFoundError",
+                    "UnsupportedParamsError", "UnprocessableEntityError"):
+            return ModelRequestError(f"{self.model}{where}: request rejected ({name}): {first}")
+        if name == "APIConnectionError" or (attempts > 1 and name in _RETRYABLE):
+            return ModelUnavailable(f"{self.model}{where}: {name} after {attempts} attempt(s): {first}")
+        return ModelError(f"{self.model}{where}: {name} after {attempts} attempt(s): {first}")
 
     # ---- plain completion ----------------------------------------------------------------
     def complete(
         self, messages: Messages, *, temperature: float | None = None, max_tokens: int | None = None,
         json_schema: dict[str, Any] | None = None, sample: int = 0, purpose: str = "",
+        cache_reply: bool = True,
     ) -> ModelResponse:
+        """One reply. `cache_reply=False`: the caller validates it first and calls `accept`."""
         key, kwargs = self._prepare(messages, temperature, max_tokens, json_schema, sample)
         cached = self._from_cache(key, purpose)
         if cached is not None:
@@ -220,17 +295,15 @@ class ModelClient:
         retryable = _retryable(litellm)
         self._resolve_endpoint(kwargs)
         started = time.monotonic()
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = litellm.completion(**kwargs)
-                return self._finish(resp, key, purpose, started, attempt + 1)
-            except retryable as err:
-                if attempt == self.max_retries:
-                    raise self._give_up(err, attempt + 1) from err
-                time.sleep(self._delay(attempt))
-            except Exception as err:
-                raise self._give_up(err, attempt + 1) from err
-        raise AssertionError("unreachable")
+        try:
+            resp, attempts = self.retry_policy.call(
+                lambda: litellm.completion(**kwargs), lambda e: isinstance(e, retryable), what=self.model)
+        except RetriesExhausted as failed:
+            raise self._error(failed.error, failed.attempts) from failed.error
+        out = self._finish(resp, key, purpose, started, attempts)
+        if cache_reply:
+            self.accept(out)
+        return out
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop_id = id(asyncio.get_running_loop())
@@ -241,6 +314,7 @@ class ModelClient:
     async def acomplete(
         self, messages: Messages, *, temperature: float | None = None, max_tokens: int | None = None,
         json_schema: dict[str, Any] | None = None, sample: int = 0, purpose: str = "",
+        cache_reply: bool = True,
     ) -> ModelResponse:
         key, kwargs = self._prepare(messages, temperature, max_tokens, json_schema, sample)
         cached = self._from_cache(key, purpose)
@@ -253,17 +327,15 @@ class ModelClient:
         self._resolve_endpoint(kwargs)
         async with self._semaphore():
             started = time.monotonic()
-            for attempt in range(self.max_retries + 1):
-                try:
-                    resp = await litellm.acompletion(**kwargs)
-                    return self._finish(resp, key, purpose, started, attempt + 1)
-                except retryable as err:
-                    if attempt == self.max_retries:
-                        raise self._give_up(err, attempt + 1) from err
-                    await asyncio.sleep(self._delay(attempt))
-                except Exception as err:
-                    raise self._give_up(err, attempt + 1) from err
-        raise AssertionError("unreachable")
+            try:
+                resp, attempts = await self.retry_policy.acall(
+                    lambda: litellm.acompletion(**kwargs), lambda e: isinstance(e, retryable), what=self.model)
+            except RetriesExhausted as failed:
+                raise self._error(failed.error, failed.attempts) from failed.error
+            out = self._finish(resp, key, purpose, started, attempts)
+        if cache_reply:
+            self.accept(out)
+        return out
 
     # ---- structured output -------------------------------------------------------------
     def _structured_messages(self, messages: Messages, schema: dict[str, Any]) -> Messages:
@@ -313,6 +385,21 @@ class ModelClient:
             f"{self.model}: no valid {output_model.__name__} after {max_attempts} attempts: {last}"
         )
 
+    def _judge_reply(self, turns: Generator[tuple[Messages, dict[str, Any]], str, T],
+                     resp: ModelResponse) -> tuple[bool, Any, Any]:
+        """Feed one reply to the repair loop: a valid reply is cached (True, object, None); an
+        invalid one is never cached, and a cached one that no longer validates is dropped."""
+        try:
+            convo, schema = turns.send(resp.text)
+        except StopIteration as done:
+            self.accept(resp)
+            return True, done.value, None
+        except StructuredOutputError:
+            self.reject(resp)
+            raise
+        self.reject(resp)
+        return False, convo, schema
+
     def complete_structured(
         self, messages: Messages, output_model: type[T], *, purpose: str = "", max_attempts: int = 3,
         temperature: float | None = None, max_tokens: int | None = None, sample: int = 0,
@@ -321,11 +408,10 @@ class ModelClient:
         convo, schema = next(turns)
         while True:
             resp = self.complete(convo, json_schema=schema, temperature=temperature,
-                                 max_tokens=max_tokens, sample=sample, purpose=purpose)
-            try:
-                convo, schema = turns.send(resp.text)
-            except StopIteration as done:
-                return done.value
+                                 max_tokens=max_tokens, sample=sample, purpose=purpose, cache_reply=False)
+            done, convo, schema = self._judge_reply(turns, resp)
+            if done:
+                return convo  # type: ignore[return-value]
 
     async def acomplete_structured(
         self, messages: Messages, output_model: type[T], *, purpose: str = "", max_attempts: int = 3,
@@ -335,8 +421,8 @@ class ModelClient:
         convo, schema = next(turns)
         while True:
             resp = await self.acomplete(convo, json_schema=schema, temperature=temperature,
-                                        max_tokens=max_tokens, sample=sample, purpose=purpose)
-            try:
-                convo, schema = turns.send(resp.text)
-            except StopIteration as done:
-                return done.value
+                                        max_tokens=max_tokens, sample=sample, purpose=purpose,
+                                        cache_reply=False)
+            done, convo, schema = self._judge_reply(turns, resp)
+            if done:
+                return convo  # type: ignore[return-value]

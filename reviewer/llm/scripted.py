@@ -1,16 +1,26 @@
 """A client whose replies come from a script instead of a provider, for tests and dry runs.
 
 Each reply still travels through litellm (as `mock_response`), so parsing, usage records, cost
-accounting and caching are the real ones; only the provider is replaced.
+accounting and caching are the real ones; only the provider is replaced. A provider error to
+simulate is returned as a litellm exception (retried like the real one); any other exception
+(e.g. `RecordedReplyMissing`) is a fault of the script and fails the call at once.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reviewer.llm.client import ModelClient
+from reviewer.llm.client import ModelError, ModelClient
 
 Responder = Callable[[list[dict[str, str]], str], "str | BaseException"]
+
+
+class RecordedReplyMissing(ModelError):
+    """A replayed run asked for a reply the recording does not have: not transient, never retried."""
+
+
+def _is_provider_error(err: BaseException) -> bool:
+    return type(err).__module__.split(".")[0] in ("litellm", "openai", "httpx")
 
 
 class ScriptedModelClient(ModelClient):
@@ -24,7 +34,11 @@ class ScriptedModelClient(ModelClient):
             self._responder: Responder = responder
         else:
             replies = iter(list(responder))
-            self._responder = lambda _messages, _purpose: next(replies)
+
+            def next_reply(_messages: list[dict[str, str]], purpose: str) -> str | BaseException:
+                return next(replies, RecordedReplyMissing(f"the script has no reply left (call {purpose!r})"))
+
+            self._responder = next_reply
         self.requests: list[tuple[str, list[dict[str, str]]]] = []
 
     def _prepare(self, messages, temperature, max_tokens, json_schema, sample):  # type: ignore[override]
@@ -43,3 +57,8 @@ class ScriptedModelClient(ModelClient):
     def _script(self, messages: list[dict[str, str]], purpose: str) -> None:
         self.requests.append((purpose, messages))
         self._pending = self._responder(messages, purpose)
+        if isinstance(self._pending, BaseException) and not _is_provider_error(self._pending):
+            err = self._pending
+            if isinstance(err, ModelError):
+                raise err
+            raise ModelError(f"{self.model}: {type(err).__name__}: {err}") from err

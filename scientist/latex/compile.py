@@ -1,22 +1,26 @@
 """LaTeX: compiling with pdflatex + bibtex, extracting the errors, and the bibliography file.
 
-pdflatex runs with shell escape off and with reading/writing restricted to the paper
-directory (`openin_any=p`, `openout_any=p`), since the text it compiles was written by a model.
+The text compiled was written by a model, so pdflatex and bibtex run in the experiment sandbox
+(`scientist.sandbox`): the paper folder is the only writable place, TeX's own trees and any
+`readonly` paths are read-only, the environment is rebuilt (no API keys), there is no network, and
+time, memory and disk are limited. Inside, shell escape stays off and kpathsea's `openin_any=p` /
+`openout_any=p` keep reads and writes to the paper folder. Symlinks, FIFOs and devices in the
+paper folder are removed before each run (refused), and every file read back goes through `safe_io`.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from scientist.latex import source
 
 ERROR_LINE = re.compile(r"^(?:\./)?[^:\n]*\.tex:(\d+): (.*)$")
 BANG = re.compile(r"^! (.*)$")
 CONTEXT = re.compile(r"^l\.(\d+) (.*)$")
-BIB_KEY = re.compile(r"@(\w+)\s*\{\s*([^,\s]+)\s*,", re.IGNORECASE)
-BIB_TITLE = re.compile(r"(?<![a-z])title\s*=\s*", re.IGNORECASE)
 
 
 @dataclass
@@ -24,25 +28,68 @@ class CompileOutput:
     pdf: Path | None
     errors: list[str] = field(default_factory=list)
     passes: int = 0
+    incidents: list[dict[str, Any]] = field(default_factory=list)  # what the sandbox recorded, all passes
+    sandboxed: bool = True
 
     @property
     def ok(self) -> bool:
         return self.pdf is not None and not self.errors
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"openin_any": "p", "openout_any": "p", "shell_escape": "f", "max_print_line": "1000"})
-    return env
+TEX_TREES = (Path("/etc/texmf"), Path("/var/lib/texmf"))  # texmf.cnf, formats, ls-R (/usr/share is bound anyway)
+TEX_ENV = {"openin_any": "p", "openout_any": "p", "shell_escape": "f", "max_print_line": "1000"}
+LOG_MAX_BYTES = 8 * 1024 * 1024
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, errors="replace",
-                              timeout=timeout, env=_env(), stdin=subprocess.DEVNULL)
-        return proc.returncode, proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired:
-        return None, f"{cmd[0]} timed out after {timeout:.0f} s"
+def latex_limits(timeout: float) -> Any:
+    from scientist.sandbox import SandboxLimits
+
+    return SandboxLimits(wall_time_s=timeout, memory_mb=1024, disk_mb=100, pids=16, open_files=256)
+
+
+class _Runner:
+    """pdflatex/bibtex passes in the sandbox, refusing what the folder must not hold before each pass."""
+
+    def __init__(self, paper_dir: Path, timeout: float, readonly: Sequence[Path], unsafe_no_sandbox: bool) -> None:
+        self.paper_dir, self.timeout, self.unsafe = paper_dir, timeout, unsafe_no_sandbox
+        self.readonly = [p for p in (*TEX_TREES, *readonly) if p.exists()]
+        self.out = CompileOutput(pdf=None, sandboxed=not unsafe_no_sandbox)
+
+    def refuse_specials(self) -> None:
+        from scientist.sandbox import safe_io
+
+        for f in safe_io.scan_tree(self.paper_dir):
+            self.out.incidents.append({"kind": f.kind, "detail": f.detail, "source": "harness", "fatal": False,
+                                       "count": 1})
+            msg = f"refused: {f.detail} in the paper folder (removed)"
+            if msg not in self.out.errors:
+                self.out.errors.append(msg)
+
+    def run(self, cmd: list[str]) -> tuple[int | None, str]:
+        from scientist.sandbox import SandboxUnavailable, run_in_sandbox
+
+        self.refuse_specials()
+        try:
+            res = run_in_sandbox(cmd, self.paper_dir, limits=latex_limits(self.timeout), readonly_binds=self.readonly,
+                                 env=TEX_ENV, unsafe_no_sandbox=self.unsafe)
+        except SandboxUnavailable as err:
+            return None, f"{Path(cmd[0]).name} was not run: {err}"
+        self.out.incidents += [i.model_dump(mode="json") for i in res.incidents if i.kind != "unsafe_no_sandbox"]
+        text = res.stdout_tail + res.stderr_tail
+        if res.timed_out:
+            return None, f"{Path(cmd[0]).name} timed out after {self.timeout:.0f} s"
+        fatal = [i for i in res.incidents if i.fatal]
+        if fatal:
+            return None, f"{Path(cmd[0]).name} was stopped by the sandbox: {fatal[0].kind}: {fatal[0].detail}"
+        return res.exit_code, text
+
+    def read(self, name: str) -> str | None:
+        from scientist.sandbox import safe_io
+
+        try:
+            return safe_io.read_text(self.paper_dir / name, root=self.paper_dir, max_bytes=LOG_MAX_BYTES)
+        except OSError:
+            return None
 
 
 def latex_errors(log: str, max_errors: int = 10) -> list[str]:
@@ -77,35 +124,41 @@ def bibtex_errors(blg: str) -> list[str]:
 
 
 def compile_latex(paper_dir: Path, main: str = "template", timeout: float = 60.0,
-                  out_name: str = "paper.pdf") -> CompileOutput:
-    """pdflatex; if it has no errors, bibtex and two more passes. The PDF is copied to `out_name`."""
+                  out_name: str = "paper.pdf", *, readonly: Sequence[Path] = (),
+                  unsafe_no_sandbox: bool = False) -> CompileOutput:
+    """pdflatex; if it has no errors, bibtex and two more passes, each in the sandbox. The PDF is copied
+    to `out_name`. `readonly`: extra host paths the document may read (bound read-only)."""
+    from scientist.sandbox import safe_io
+
     exe = shutil.which("pdflatex")
     if exe is None:
         return CompileOutput(pdf=None, errors=["pdflatex is not installed"])
     tex_args = [exe, "-interaction=nonstopmode", "-file-line-error", "-no-shell-escape", f"{main}.tex"]
-    (paper_dir / f"{main}.pdf").unlink(missing_ok=True)
-    code, out = _run(tex_args, paper_dir, timeout)
-    passes = 1
-    log_path = paper_dir / f"{main}.log"
-    log = log_path.read_text(errors="replace") if log_path.exists() else out
-    errors = latex_errors(log) if code is not None else [out]
+    run = _Runner(paper_dir, timeout, readonly, unsafe_no_sandbox)
+    out = run.out
+    safe_io.remove_path(paper_dir / f"{main}.pdf", root=paper_dir)
+    code, text = run.run(tex_args)
+    out.passes = 1
+    errors = latex_errors(run.read(f"{main}.log") or text) if code is not None else [text]
     if code is not None and not errors:
-        aux = paper_dir / f"{main}.aux"
-        if shutil.which("bibtex") and aux.exists() and "\\bibdata" in aux.read_text(errors="replace"):
-            _run([shutil.which("bibtex") or "bibtex", main], paper_dir, timeout)
-            blg = paper_dir / f"{main}.blg"
-            errors += bibtex_errors(blg.read_text(errors="replace")) if blg.exists() else []
+        aux = run.read(f"{main}.aux") or ""
+        if shutil.which("bibtex") and "\\bibdata" in aux:
+            run.run([shutil.which("bibtex") or "bibtex", main])
+            errors += bibtex_errors(run.read(f"{main}.blg") or "")
         for _ in range(2):
-            code, out = _run(tex_args, paper_dir, timeout)
-            passes += 1
-        log = log_path.read_text(errors="replace") if log_path.exists() else out
-        errors += latex_errors(log) if code is not None else [out]
+            code, text = run.run(tex_args)
+            out.passes += 1
+        errors += latex_errors(run.read(f"{main}.log") or text) if code is not None else [text]
+    out.errors += [e for e in errors if e not in out.errors]
     pdf = paper_dir / f"{main}.pdf"
-    if not pdf.exists() or pdf.stat().st_size == 0:
-        return CompileOutput(pdf=None, errors=errors or ["no PDF was produced"], passes=passes)
+    st = safe_io.lstat(pdf, root=paper_dir)
+    if st is None or not safe_io.is_file(pdf, root=paper_dir) or st.st_size == 0:
+        out.errors = out.errors or ["no PDF was produced"]
+        return out
     final = paper_dir / out_name
-    shutil.copy2(pdf, final)
-    return CompileOutput(pdf=final, errors=errors, passes=passes)
+    safe_io.copy_file(pdf, final, src_root=paper_dir, dst_root=paper_dir, max_bytes=256 * 1024 * 1024)
+    out.pdf = final
+    return out
 
 
 def error_context(tex: str, errors: list[str], radius: int = 3, max_chars: int = 4000) -> str:
@@ -126,55 +179,13 @@ def error_context(tex: str, errors: list[str], radius: int = 3, max_chars: int =
     return "\n".join(out)[:max_chars]
 
 
-# ---- bibliography --------------------------------------------------------------------------
-def bib_entries(bib: str) -> dict[str, str]:
-    """citation key -> title (or '') for every entry of a .bib text."""
-    entries: dict[str, str] = {}
-    starts = list(BIB_KEY.finditer(bib))
-    for i, m in enumerate(starts):
-        if m.group(1).lower() in ("string", "comment", "preamble"):
-            continue
-        chunk = bib[m.end(): starts[i + 1].start() if i + 1 < len(starts) else len(bib)]
-        t = BIB_TITLE.search(chunk)
-        entries[m.group(2)] = re.sub(r"[{}]", "", _field_value(chunk, t.end())).strip() if t else ""
-    return entries
-
-
-def _field_value(text: str, start: int) -> str:
-    """The value of a BibTeX field starting at `start`: {balanced braces} or "quoted"."""
-    if start >= len(text):
-        return ""
-    if text[start] == '"':
-        end = text.find('"', start + 1)
-        return text[start + 1:end if end >= 0 else len(text)]
-    if text[start] != "{":
-        return re.split(r"[,}\n]", text[start:], maxsplit=1)[0]
-    depth = 0
-    for i in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0:
-            return text[start + 1:i]
-    return text[start + 1:]
-
-
-CITE = re.compile(r"\\(cite[a-zA-Z]*)(\[[^\]]*\])?\{([^}]*)\}")
-
-
-def drop_unknown_cites(tex: str, known: set[str]) -> tuple[str, list[str]]:
-    """Remove citation keys that are not in the bibliography (a cite of nothing is removed)."""
-    removed: list[str] = []
-
-    def fix(m: re.Match[str]) -> str:
-        keys = [k.strip() for k in m.group(3).split(",") if k.strip()]
-        kept = [k for k in keys if k in known]
-        removed.extend(k for k in keys if k not in known)
-        return f"\\{m.group(1)}{m.group(2) or ''}{{{','.join(kept)}}}" if kept else ""
-
-    return CITE.sub(fix, tex), removed
+# ---- bibliography: read by the one LaTeX source reader ---------------------------------
+bib_entries = source.bib_entries
+drop_unknown_cites = source.drop_unknown_citations
 
 
 def missing_graphics(tex: str, paper_dir: Path) -> list[str]:
-    names = re.findall(r"\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}", tex)
+    names = source.included_graphics(tex)
     missing = []
     for name in names:
         path = paper_dir / name

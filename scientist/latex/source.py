@@ -1,61 +1,106 @@
-"""Just enough LaTeX reading for validity checks: comments, sections, labels, references,
-citations, figures and BibTeX keys. Regular expressions over the source, no TeX engine."""
+"""The one LaTeX source reader: comments, sections, section slots, labels, references,
+citations, figures and bibliographies. A small scanner over the source (balanced braces and
+brackets, escaped `%`), no TeX engine. The write-up stage and the validity checks both read
+papers through this module.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-_COMMENT = re.compile(r"(?<!\\)%.*")
-_SECTION = re.compile(r"\\section\*?\s*(?:\[[^\]]*\])?\s*\{")
 _BEGIN_DOC = re.compile(r"\\begin\{document\}")
 _END_DOC = re.compile(r"\\end\{document\}")
+_SECTION = re.compile(r"\\section(?![a-zA-Z@])\*?\s*(?:\[[^\]]*\])?\s*\{")
 _LABEL = re.compile(r"\\label\s*\{([^}]*)\}")
 _REF = re.compile(r"\\(?:ref|eqref|autoref|cref|Cref|pageref|vref|nameref)\*?\s*\{([^}]*)\}")
-_CITE = re.compile(r"\\(?:no)?cite[a-zA-Z]*\*?\s*(?:\[[^\]]*\]\s*){0,2}\{([^}]*)\}")
-_INCLUDEGRAPHICS = re.compile(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}")
+# \cite, \citep, \citet, \Citet, \citeauthor, \nocite, \parencite, \textcite, ...; not \citestyle
+_CITE_NAME = re.compile(
+    r"\\((?:[Cc]ite(?!style)[a-zA-Z]*|nocite|[Pp]arencite|[Tt]extcite|[Aa]utocite|[Ff]ootcite|fullcite))"
+    r"(?![a-zA-Z@])(\*?)"
+)
+_INCLUDEGRAPHICS = re.compile(r"\\includegraphics\*?\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}")
 _FIGURE_ENV = re.compile(r"\\begin\{(figure\*?|subfigure)\}(.*?)\\end\{\1\}", re.S)
 _BIB_ENTRY = re.compile(r"@\s*([a-zA-Z]+)\s*[{(]\s*([^,\s]+)\s*,")
+_BIB_TITLE = re.compile(r"(?<![a-zA-Z])title\s*=\s*", re.IGNORECASE)
 _BIBITEM = re.compile(r"\\bibitem\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}")
 _FILECONTENTS = re.compile(
     r"\\begin\{filecontents\*?\}\s*(?:\[[^\]]*\])?\s*\{([^}]*)\}(.*?)\\end\{filecontents\*?\}", re.S
 )
+_NOT_ENTRIES = {"comment", "string", "preamble"}
 
-
-# The templates' section slots (scientist/templates/README.md): "%% BEGIN SECTION: Name" ...
+# The templates' marker slots (scientist/templates/README.md): "%% BEGIN SECTION: Name" ...
 # "%% END SECTION: Name"; the text between them in the template is a placeholder.
-_SLOT = re.compile(
+_MARKER_SLOT = re.compile(
     r"^[ \t]*%+[ \t]*BEGIN SECTION:[ \t]*(?P<name>[^\n]+?)[ \t]*\n(?P<body>.*?)"
     r"^[ \t]*%+[ \t]*END SECTION:[ \t]*(?P=name)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+_TITLE = re.compile(r"\\title\s*(?:\[[^\]]*\])?\s*\{")
+_ABSTRACT = re.compile(r"\\begin\{abstract\}(.*?)\\end\{abstract\}", re.S)
+# Where the last section's body ends in a skeleton without markers.
+_SECTION_END = re.compile(
+    r"\\(?:section(?![a-zA-Z@])|appendix(?![a-zA-Z@])|bibliographystyle(?![a-zA-Z@])|bibliography(?![a-zA-Z@])"
+    r"|printbibliography|begin\{thebibliography\}|end\{document\})"
+)
+_LEADING_LABELS = re.compile(r"(?:[ \t]*\n?[ \t]*\\label\s*\{[^}]*\}[ \t]*)+")
 
 
-def slots(tex: str) -> dict[str, str]:
-    """Section slots of a template (or of a paper filled from one): name -> body."""
-    return {m.group("name"): m.group("body") for m in _SLOT.finditer(tex)}
+# ---- comments and structure ------------------------------------------------------------
+def _comment_spans(tex: str) -> list[tuple[int, int]]:
+    """(start, end) of every `%` comment: a `%` preceded by an even number of backslashes."""
+    spans, i, n = [], 0, len(tex)
+    while i < n:
+        ch = tex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "%":
+            end = tex.find("\n", i)
+            end = n if end < 0 else end
+            spans.append((i, end))
+            i = end
+            continue
+        i += 1
+    return spans
 
 
-@dataclass(frozen=True)
-class Section:
-    title: str
-    body: str  # up to the next \section (subsections included)
+def blank_comments(tex: str) -> str:
+    """`tex` with every comment replaced by spaces: same length, so offsets stay valid."""
+    out, last = [], 0
+    for start, end in _comment_spans(tex):
+        out += [tex[last:start], " " * (end - start)]
+        last = end
+    out.append(tex[last:])
+    return "".join(out)
 
 
 def strip_comments(tex: str) -> str:
     """Drop `%` comments (but keep escaped `\\%`)."""
-    return "\n".join(_COMMENT.sub("", line) for line in tex.splitlines())
+    out, last = [], 0
+    for start, end in _comment_spans(tex):
+        out.append(tex[last:start])
+        last = end
+    out.append(tex[last:])
+    return "".join(out)
 
 
-def _balanced(text: str, start: int) -> tuple[str, int]:
-    """The text inside the brace group opening just before `start`, and the index after it."""
+def _balanced(text: str, start: int, open_: str = "{", close: str = "}") -> tuple[str, int]:
+    """The text inside the group opening just before `start`, and the index after it."""
     depth, i = 1, start
     while i < len(text) and depth:
-        if text[i] == "\\":
+        ch = text[i]
+        if ch == "\\":
             i += 2
             continue
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if ch == open_:
+            depth += 1
+        elif ch == close:
+            depth -= 1
+        elif open_ == "[" and ch == "{":  # brackets inside a brace group do not count
+            _, i = _balanced(text, i + 1)
+            continue
         i += 1
-    return text[start:i - 1], i
+    return text[start:max(start, i - 1)], i
 
 
 def document_body(tex: str) -> str:
@@ -64,6 +109,19 @@ def document_body(tex: str) -> str:
     body = tex[begin.end():] if begin else tex
     end = _END_DOC.search(body)
     return body[:end.start()] if end else body
+
+
+def _body_span(tex: str) -> tuple[int, int]:
+    begin = _BEGIN_DOC.search(tex)
+    start = begin.end() if begin else 0
+    end = _END_DOC.search(tex, start)
+    return start, end.start() if end else len(tex)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    body: str  # up to the next \section (subsections included)
 
 
 def sections(tex: str) -> list[Section]:
@@ -86,6 +144,71 @@ def find_sections(tex: str, pattern: str) -> list[Section]:
     return [s for s in sections(tex) if rx.search(s.title)]
 
 
+# ---- slots: the parts of a skeleton the write-up fills ------------------------------------
+@dataclass(frozen=True)
+class Slot:
+    """A part of a LaTeX skeleton that the write-up writes. `kind` is "marker" (between
+    "%% BEGIN/END SECTION" lines), or, in a skeleton without markers (the AI Scientist's),
+    "title" (inside \\title{}), "abstract" (inside the environment) or "section" (after a
+    \\section{} heading and its \\label, up to the next section or the bibliography)."""
+
+    name: str
+    kind: str
+    start: int  # offsets of the body in the source
+    end: int
+    body: str = field(repr=False)
+
+
+def _marker_slots(tex: str) -> list[Slot]:
+    return [Slot(m.group("name"), "marker", m.start("body"), m.end("body"), m.group("body"))
+            for m in _MARKER_SLOT.finditer(tex)]
+
+
+def _heading_slots(tex: str) -> list[Slot]:
+    plain = blank_comments(tex)
+    found: list[Slot] = []
+    title = _TITLE.search(plain)
+    if title:
+        _, after = _balanced(plain, title.end())
+        found.append(Slot("Title", "title", title.end(), after - 1, tex[title.end():after - 1]))
+    lo, hi = _body_span(plain)
+    abstract = _ABSTRACT.search(plain, lo, hi)
+    if abstract:
+        found.append(Slot("Abstract", "abstract", abstract.start(1), abstract.end(1), tex[abstract.start(1):abstract.end(1)]))
+    for m in _SECTION.finditer(plain, lo, hi):
+        name, after = _balanced(plain, m.end())
+        labels_ = _LEADING_LABELS.match(plain, after)
+        start = labels_.end() if labels_ else after
+        stop = _SECTION_END.search(plain, start, hi)
+        end = stop.start() if stop else hi
+        found.append(Slot(" ".join(name.split()), "section", start, end, tex[start:end]))
+    return sorted(found, key=lambda s: s.start)
+
+
+def find_slots(tex: str) -> list[Slot]:
+    """The slots of a skeleton (or of a paper written from one), in document order: the marker
+    slots when the source has any, else its title, abstract and sections."""
+    return _marker_slots(tex) or _heading_slots(tex)
+
+
+def slots(tex: str) -> dict[str, str]:
+    """Section slots of a template (or of a paper filled from one): name -> body."""
+    return {s.name: s.body for s in find_slots(tex)}
+
+
+def replace_slot(tex: str, slot: Slot, body: str) -> str:
+    """`tex` with `slot` holding `body`; headings, labels and markers stay, so it can be refilled."""
+    text = body.strip("\n")
+    if slot.kind == "marker":
+        text += "\n"
+    elif slot.kind == "section":
+        text = "\n" + text + "\n\n"
+    elif slot.kind == "abstract":
+        text = "\n" + text + "\n"
+    return tex[:slot.start] + text + tex[slot.end:]
+
+
+# ---- labels, references, graphics ------------------------------------------------------
 def _split_keys(groups: list[str]) -> list[str]:
     return [k.strip() for g in groups for k in g.split(",") if k.strip()]
 
@@ -96,10 +219,6 @@ def labels(tex: str) -> set[str]:
 
 def references(tex: str) -> list[str]:
     return _split_keys(_REF.findall(strip_comments(tex)))
-
-
-def citations(tex: str) -> list[str]:
-    return _split_keys(_CITE.findall(document_body(strip_comments(tex))))
 
 
 def included_graphics(tex: str) -> list[str]:
@@ -133,10 +252,112 @@ def graphics_paths(tex: str) -> list[str]:
     return re.findall(r"\{([^}]*)\}", m.group(1)) if m else []
 
 
+# ---- citations -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cite:
+    """One citation command: `\\citep[see][p.~3]{a,b}` -> command "citep", options
+    ["see", "p.~3"], keys ["a", "b"]; start/end span the whole command in the source."""
+
+    command: str
+    star: bool
+    options: tuple[str, ...]
+    keys: tuple[str, ...]
+    start: int
+    end: int
+
+
+def cite_commands(tex: str) -> list[Cite]:
+    """Every citation command outside comments, with up to two optional arguments."""
+    plain = blank_comments(tex)
+    out: list[Cite] = []
+    for m in _CITE_NAME.finditer(plain):
+        i, options = m.end(), []
+        for _ in range(2):
+            j = i
+            while j < len(plain) and plain[j] in " \t\n":
+                j += 1
+            if j < len(plain) and plain[j] == "[":
+                opt, i = _balanced(plain, j + 1, "[", "]")
+                options.append(opt)
+            else:
+                break
+        j = i
+        while j < len(plain) and plain[j] in " \t\n":
+            j += 1
+        if j >= len(plain) or plain[j] != "{":
+            continue  # not a citation (e.g. a macro definition mentioning \cite)
+        keys, end = _balanced(plain, j + 1)
+        out.append(Cite(m.group(1), bool(m.group(2)), tuple(options),
+                        tuple(k.strip() for k in keys.split(",") if k.strip()), m.start(), end))
+    return out
+
+
+def citations(tex: str) -> list[str]:
+    """Cited keys of the document body, in order (repeats kept)."""
+    lo, hi = _body_span(blank_comments(tex))
+    return [k for c in cite_commands(tex) if lo <= c.start < hi for k in c.keys]
+
+
+def drop_unknown_citations(tex: str, known: set[str]) -> tuple[str, list[str]]:
+    """`tex` without the cited keys that are not in `known`; a citation left with no key is
+    removed whole (with its optional arguments). Returns the text and the removed keys."""
+    removed: list[str] = []
+    out, last = [], 0
+    for c in cite_commands(tex):
+        kept = [k for k in c.keys if k in known]
+        removed += [k for k in c.keys if k not in known]
+        if len(kept) == len(c.keys):
+            continue
+        out.append(tex[last:c.start])
+        if kept:
+            opts = "".join(f"[{o}]" for o in c.options)
+            out.append(f"\\{c.command}{'*' if c.star else ''}{opts}{{{','.join(kept)}}}")
+        last = c.end
+    out.append(tex[last:])
+    return "".join(out), removed
+
+
+def without_citations(tex: str, replacement: str = " ") -> str:
+    """`tex` with every citation command (options and keys included) replaced."""
+    out, last = [], 0
+    for c in cite_commands(tex):
+        out += [tex[last:c.start], replacement]
+        last = c.end
+    out.append(tex[last:])
+    return "".join(out)
+
+
+# ---- bibliographies --------------------------------------------------------------------
+def _field_value(text: str, start: int) -> str:
+    """The value of a BibTeX field starting at `start`: {balanced braces} or "quoted"."""
+    if start >= len(text):
+        return ""
+    if text[start] == '"':
+        end = text.find('"', start + 1)
+        return text[start + 1:end if end >= 0 else len(text)]
+    if text[start] != "{":
+        return re.split(r"[,}\n]", text[start:], maxsplit=1)[0]
+    value, _ = _balanced(text, start + 1)
+    return value
+
+
+def bib_entries(bib: str) -> dict[str, str]:
+    """Entry key -> title ('' when it has none) of BibTeX text (`@comment`, `@string` and
+    `@preamble` are not entries)."""
+    entries: dict[str, str] = {}
+    starts = list(_BIB_ENTRY.finditer(bib))
+    for i, m in enumerate(starts):
+        if m.group(1).lower() in _NOT_ENTRIES:
+            continue
+        chunk = bib[m.end(): starts[i + 1].start() if i + 1 < len(starts) else len(bib)]
+        t = _BIB_TITLE.search(chunk)
+        entries[m.group(2)] = re.sub(r"[{}]", "", _field_value(chunk, t.end())).strip() if t else ""
+    return entries
+
+
 def bib_keys(bib: str) -> set[str]:
-    """Entry keys of BibTeX text (`@comment`, `@string` and `@preamble` are not entries)."""
-    return {key for kind, key in _BIB_ENTRY.findall(bib)
-            if kind.lower() not in {"comment", "string", "preamble"}}
+    """Entry keys of BibTeX text."""
+    return set(bib_entries(bib))
 
 
 def embedded_bibliographies(tex: str) -> list[str]:
@@ -148,6 +369,7 @@ def bibitem_keys(tex: str) -> set[str]:
     return set(_split_keys(_BIBITEM.findall(strip_comments(tex))))
 
 
+# ---- running text ----------------------------------------------------------------------
 _COMMAND = re.compile(r"\\[a-zA-Z@]+\*?(?:\[[^\]]*\])?")
 _MATH = re.compile(r"\$[^$]*\$")
 
@@ -156,7 +378,8 @@ def prose_words(tex: str) -> list[str]:
     """Words of running text: commands, math, braces and environments' names removed."""
     text = strip_comments(tex)
     text = re.sub(r"\\(?:begin|end)\{[^}]*\}", " ", text)
-    text = re.sub(r"\\(?:label|[a-zA-Z]*ref|cite[a-zA-Z]*|includegraphics|bibliography|bibliographystyle|"
+    text = without_citations(text)
+    text = re.sub(r"\\(?:label|[a-zA-Z]*ref|includegraphics|bibliography|bibliographystyle|"
                   r"graphicspath|input|include|url|vspace|hspace|usepackage)\*?(?:\[[^\]]*\])?\{[^}]*\}", " ", text)
     text = _MATH.sub(" ", text)
     text = _COMMAND.sub(" ", text)

@@ -1,25 +1,23 @@
 """The section slots of a template's latex/template.tex, and filling them.
 
-Convention (scientist/templates/README.md): each part the pipeline writes sits between two
-comment lines,
+Two kinds of skeleton (scientist/templates/README.md): ours marks each part the pipeline
+writes with two comment lines,
 
     %% BEGIN SECTION: Introduction
     placeholder text
     %% END SECTION: Introduction
 
-and everything outside the slots (preamble, figures the template provides, bibliography
-commands) is left as the template wrote it.
+and the AI Scientist's has plain `\\section{Introduction}` headings with a placeholder body
+(`INTRO HERE`), `\\title{TITLE HERE}` and an abstract environment. Both are read by
+scientist.latex.source; everything outside the slots (preamble, headings, labels,
+bibliography commands) is left as the template wrote it.
 """
 from __future__ import annotations
 
 import re
 
-SLOT = re.compile(
-    r"^(?P<begin>[ \t]*%+[ \t]*BEGIN SECTION:[ \t]*(?P<name>[^\n]+?)[ \t]*)\n"
-    r"(?P<body>.*?)"
-    r"^(?P<end>[ \t]*%+[ \t]*END SECTION:[ \t]*(?P=name)[ \t]*)$",
-    re.MULTILINE | re.DOTALL,
-)
+from scientist.latex.source import find_slots, replace_slot
+
 FORBIDDEN = re.compile(
     r"^[ \t]*\\(documentclass|usepackage|begin\{document\}|end\{document\}|input|include|bibliography|bibliographystyle)(?![a-zA-Z]).*$",
     re.MULTILINE,
@@ -29,22 +27,19 @@ FENCE = re.compile(r"```(?:latex|tex|LaTeX)?[ \t]*\n(.*?)```", re.DOTALL)
 
 def section_names(tex: str) -> list[str]:
     """The slots of a template, in document order."""
-    return [m.group("name") for m in SLOT.finditer(tex)]
+    return [s.name for s in find_slots(tex)]
 
 
 def section_body(tex: str, name: str) -> str | None:
-    for m in SLOT.finditer(tex):
-        if m.group("name") == name:
-            return m.group("body")
-    return None
+    return next((s.body for s in find_slots(tex) if s.name == name), None)
 
 
 def fill_section(tex: str, name: str, body: str) -> str:
-    """`tex` with the slot `name` holding `body` (markers kept, so a slot can be filled again)."""
-    for m in SLOT.finditer(tex):
-        if m.group("name") == name:
-            text = body.rstrip("\n") + "\n"
-            return tex[:m.start("body")] + text + tex[m.end("body"):]
+    """`tex` with the slot `name` holding `body` (markers and headings kept, so a slot can be
+    filled again)."""
+    for slot in find_slots(tex):
+        if slot.name == name:
+            return replace_slot(tex, slot, body)
     raise KeyError(f"no section slot named {name!r}")
 
 
@@ -66,4 +61,6 @@ def clean_section(reply: str, name: str) -> str:
     text = heading.sub("", text, count=1)
     if name.lower() == "abstract":
         text = re.sub(r"\\(begin|end)\{abstract\}", "", text)
+    # a slot's body holds no top-level heading: one would split the slot in a heading skeleton
+    text = re.sub(r"\\section(?=[*{\[\s])", r"\\subsection", text)
     return FORBIDDEN.sub("", text).strip()

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scientist.sandbox.environment import ETC_FILES, SYSTEM_DIRS, python_paths
+from scientist.sandbox.environment import ETC_FILES, SYSTEM_DIRS
 from scientist.sandbox.limits import SandboxLimits
 
 NOBODY = "65534"
@@ -44,7 +44,10 @@ def supports(exe: str, flag: str) -> bool:
 @functools.lru_cache(maxsize=4)
 def probe(exe: str) -> None:
     """Start an empty sandbox once; raise SandboxUnavailable with bwrap's own words if it cannot."""
-    argv = [exe, "--unshare-all", "--unshare-user", "--uid", NOBODY, "--gid", NOBODY, "--cap-drop", "ALL",
+    from scientist.sandbox.identity import sandbox_identity
+
+    argv = [*sandbox_identity().prefix(), exe, "--unshare-all", "--unshare-user", "--uid", NOBODY, "--gid", NOBODY,
+            "--cap-drop", "ALL",
             *system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
@@ -70,20 +73,25 @@ def system_binds() -> list[str]:
     return args
 
 
+# Kernel knobs and triggers: read-only even though no capability is held inside (defence in depth:
+# writes there are checked against the host uid, and the sandbox must never be root there).
+PROC_READONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+
+
 def build_bwrap_argv(
     exe: str,
     command: Sequence[str],
     *,
     workdir: Path,
-    scratch: Path,
     env: Mapping[str, str],
     limits: SandboxLimits,
-    readonly_binds: Sequence[Path] = (),
+    mounts: Sequence[str],
 ) -> list[str]:
-    """bwrap argv: new namespaces, nobody without capabilities, read-only system, writable run dir only.
+    """bwrap argv: new namespaces, nobody without capabilities, read-only system, the run's mounts.
 
-    Mount order matters: /tmp (the scratch dir) before anything under /tmp, the run directory before
-    read-only binds inside it, and the root remounted read-only last.
+    `mounts` (from `runfs`) are the /tmp, Python, /dev/shm, run-directory and read-only binds, in
+    that order: /tmp first so that binds below it (a virtualenv under /tmp, the run directory) stay
+    visible, the run directory before read-only binds inside it. The root is remounted read-only last.
     """
     args = [exe, "--unshare-all", "--unshare-user", "--uid", NOBODY, "--gid", NOBODY]
     if limits.network:
@@ -96,15 +104,9 @@ def build_bwrap_argv(
     args += system_binds()
     for path in ETC_FILES + (NETWORK_ETC_FILES if limits.network else ()):
         args += ["--ro-bind-try", path, path]
-    for path in python_paths():
-        args += ["--ro-bind-try", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    if supports(exe, "--size"):  # bwrap >= 0.7; shared memory is charged to the memory cgroup anyway
-        args += ["--size", str(limits.memory_mb * 1024 * 1024)]
-    args += ["--tmpfs", "/dev/shm"]
-    args += ["--bind", str(scratch), "/tmp"]
-    args += ["--bind", str(workdir), str(workdir)]
-    for path in readonly_binds:
-        args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc"]
+    for path in PROC_READONLY:
+        args += ["--ro-bind-try", path, path]
+    args += ["--dev", "/dev", *mounts]
     args += ["--chdir", str(workdir), "--remount-ro", "/", "--", *command]
     return args

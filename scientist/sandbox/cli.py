@@ -1,12 +1,13 @@
 """`bench sandbox run`: run one command in the experiment sandbox and write the result as JSON."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from scientist.sandbox import SandboxLimits, SandboxUnavailable, run_in_sandbox
+from scientist.sandbox import SandboxLimits, SandboxUnavailable, run_in_sandbox, safe_io
 
 
 @click.group("sandbox")
@@ -16,7 +17,8 @@ def sandbox_group() -> None:
 
 @sandbox_group.command("run", context_settings={"ignore_unknown_options": True})
 @click.option("--workdir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Run directory: the only writable place, and the working directory inside (created if missing).")
+              help="Run directory: the only writable place, and the working directory inside (created if missing). "
+                   "Run as root, its entries are handed to the sandbox's own user (bench-sandbox).")
 @click.option("--time-limit", "wall_time_s", type=click.FloatRange(min=0, min_open=True),
               default=SandboxLimits().wall_time_s, show_default=True, help="Wall-clock seconds.")
 @click.option("--cpu-time", "cpu_time_s", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -25,6 +27,8 @@ def sandbox_group() -> None:
 @click.option("--disk-mb", type=click.IntRange(min=1), default=SandboxLimits().disk_mb, show_default=True)
 @click.option("--pids", type=click.IntRange(min=1), default=SandboxLimits().pids, show_default=True,
               help="Processes and threads of the whole run.")
+@click.option("--inodes", type=click.IntRange(min=1), default=None,
+              help="Files and directories the run may create (default: max(4096, 64 per MB of --disk-mb)).")
 @click.option("--open-files", type=click.IntRange(min=1), default=SandboxLimits().open_files, show_default=True)
 @click.option("--allow-network", is_flag=True, help="Keep the host network (default: none).")
 @click.option("--ro-bind", "readonly_binds", multiple=True, type=click.Path(exists=True, path_type=Path),
@@ -37,10 +41,10 @@ def sandbox_group() -> None:
               help="Run WITHOUT isolation where bubblewrap is unavailable; recorded as an incident.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run_command(workdir: Path, wall_time_s: float, cpu_time_s: float | None, memory_mb: int, disk_mb: int,
-                pids: int, open_files: int, allow_network: bool, readonly_binds: tuple[Path, ...],
+                pids: int, inodes: int | None, open_files: int, allow_network: bool, readonly_binds: tuple[Path, ...],
                 env_pairs: tuple[str, ...], report: Path | None, unsafe_no_sandbox: bool,
                 command: tuple[str, ...]) -> None:
-    """Run COMMAND (after `--`) in the sandbox. Exit status: 0 when the run is ok, 1 when not, 2 when refused."""
+    """Run COMMAND (after `--`) in the sandbox. Exit status: 0 ok, 1 not ok, 3 refused (no sandbox here)."""
     env = {}
     for pair in env_pairs:
         name, sep, value = pair.partition("=")
@@ -48,19 +52,18 @@ def run_command(workdir: Path, wall_time_s: float, cpu_time_s: float | None, mem
             raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--env")
         env[name] = value
     limits = SandboxLimits(wall_time_s=wall_time_s, cpu_time_s=cpu_time_s, memory_mb=memory_mb, disk_mb=disk_mb,
-                           pids=pids, open_files=open_files, network=allow_network)
+                           pids=pids, inodes=inodes, open_files=open_files, network=allow_network)
     try:
         result = run_in_sandbox(list(command), workdir, limits=limits, readonly_binds=readonly_binds, env=env,
                                 unsafe_no_sandbox=unsafe_no_sandbox)
-    except SandboxUnavailable as err:
+    except SandboxUnavailable as err:  # infrastructure missing: exit 3
         click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+        sys.exit(3)
     text = result.model_dump_json(indent=2)
     if report is None:
         click.echo(text)
     else:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(text + "\n")
+        _write_report(report, workdir, text + "\n")
     status = "ok" if result.ok else "FAILED"
     code = "killed" if result.exit_code is None else f"exit {result.exit_code}"
     click.echo(f"sandbox: {status} ({code}, {result.wall_time_s:.1f} s, peak {result.peak_memory_mb} MB)", err=True)
@@ -69,6 +72,16 @@ def run_command(workdir: Path, wall_time_s: float, cpu_time_s: float | None, mem
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
     sys.exit(0 if result.ok else 1)
+
+
+def _write_report(report: Path, workdir: Path, text: str) -> None:
+    """Inside the run directory the run could have planted a link at the name: walk and replace, never follow."""
+    report, workdir = Path(os.path.abspath(report)), Path(os.path.abspath(workdir))
+    if report.is_relative_to(workdir):
+        safe_io.write_text(report, text, root=workdir)
+    else:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        safe_io.write_text(report, text)
 
 
 def register(group: click.Group) -> None:

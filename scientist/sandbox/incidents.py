@@ -25,8 +25,9 @@ _PATH_ERR = re.compile(
 # Shell tools: "sh: 1: cannot create x: Read-only file system", "rm: cannot remove 'x': Device or resource busy"
 _SHELL_PATH = re.compile(
     r"(?:cannot (?:create|touch|remove|move|open|overwrite)(?: regular file| directory)?|can't create) "
-    r"'?(?P<path>[^\s':]+)'?(?: to '[^']*')?: (?:Read-only file system|Permission denied|Device or resource busy)"
+    r"'?(?P<path>[^\s':]+)'?(?: to '[^']*')?: (?P<msg>Read-only file system|Permission denied|Device or resource busy)"
 )
+KERNEL_KNOBS = (Path("/proc/sys"), Path("/proc/sysrq-trigger"))
 _SECRET_KEY = re.compile(r"KeyError: '(?P<name>[A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSW|CREDENTIAL)[A-Za-z0-9_]*)'",
                          re.IGNORECASE)
 _SECRET_PATH = re.compile(
@@ -81,21 +82,30 @@ class PathContext:
     protected: Sequence[Path] = ()  # host paths outside the sandbox whose access means tampering (the project)
     python: Sequence[Path] = ()
 
-    def classify_denied(self, raw: str) -> tuple[IncidentKind, str] | None:
+    def classify_denied(self, raw: str, msg: str = "Read-only file system") -> tuple[IncidentKind, str] | None:
+        """EROFS means a write was refused; EACCES/EPERM may be a read as well, and is never called a write."""
         path = self._abs(raw)
+        write = msg in ("Read-only file system", "Device or resource busy")  # busy: a bound file renamed/removed
+        if any(path == p or path.is_relative_to(p) for p in KERNEL_KNOBS):
+            return "sysctl_write", f"write to kernel setting {path} refused"
         if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
-            return "harness_tamper", f"write to read-only harness path {path}"
+            return "harness_tamper", (f"write to read-only harness path {path}" if write
+                                      else f"access to harness path {path} denied")
         if any(path.is_relative_to(p) for p in self.python):
-            return "package_install", f"write into the Python environment at {path}"
+            return "package_install", f"write into the Python environment at {path}"  # reading it is never denied
         if _SECRET_PATH.search(str(path)):
             return "secret_access", f"access to {path}"
         if path.is_relative_to(self.workdir):
             return None
-        return "write_outside_workdir", f"write outside the run directory: {path}"
+        if write:
+            return "write_outside_workdir", f"write outside the run directory: {path}"
+        return "access_denied", f"access (read or write) to {path} denied"
 
     def classify_missing(self, raw: str) -> tuple[IncidentKind, str] | None:
         """A path absent inside the sandbox: only host secrets and the harness count as evidence."""
         path = self._abs(raw)
+        if any(path == p or path.is_relative_to(p) for p in KERNEL_KNOBS):
+            return "sysctl_write", f"access to kernel setting {path} refused (absent in the sandbox)"
         if path.is_relative_to(self.workdir) or any(path.is_relative_to(p) for p in self.python):
             return None
         if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
@@ -153,11 +163,11 @@ class OutputScanner:
                     self.log.add("write_outside_workdir", "write to a read-only file system")
                 continue
             found = (self.context.classify_missing(m["path"]) if m["msg"] == "No such file or directory"
-                     else self.context.classify_denied(m["path"]))
+                     else self.context.classify_denied(m["path"], m["msg"]))
             if found:
                 self.log.add(*found)
         for m in _SHELL_PATH.finditer(line):
-            if found := self.context.classify_denied(m["path"]):
+            if found := self.context.classify_denied(m["path"], m["msg"]):
                 self.log.add(*found)
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from scientist.sandbox import bwrap, rlimits
 from scientist.sandbox.cgroups import RunCgroup
 from scientist.sandbox.environment import SANDBOX_HOME, sandbox_env
+from scientist.sandbox.identity import SandboxIdentity
 from scientist.sandbox.limits import SandboxLimits
+from scientist.sandbox.runfs import RunFilesystem
 
 # Joins the run's cgroups before exec'ing prlimit -> bwrap, so no process of the run starts outside them.
 JOIN_CGROUPS = (
@@ -26,19 +28,25 @@ class LaunchPlan:
     warnings: list[str] = field(default_factory=list)
 
 
-def plan_launch(bwrap_exe: str | None, command: Sequence[str], *, workdir: Path, scratch: Path,
-                readonly_binds: Sequence[Path], env: Mapping[str, str] | None, limits: SandboxLimits,
+def plan_launch(bwrap_exe: str | None, command: Sequence[str], *, workdir: Path, fs: RunFilesystem,
+                identity: SandboxIdentity, env: Mapping[str, str] | None, limits: SandboxLimits,
                 cg: RunCgroup) -> LaunchPlan:
     """bwrap_exe None means unsafe_no_sandbox: the same limits, without namespaces."""
     memory_cg, pids_cg = "memory" in cg.dirs, "pids" in cg.dirs
     pids_rl = not pids_cg and rlimits.nproc_works()
-    warnings = list(cg.warnings)
+    warnings = list(cg.warnings) + list(fs.warnings)
     enforcement = {
         "wall_time": "harness: SIGKILL to the process group, the cgroup and the sandbox",
         "cpu_time": "RLIMIT_CPU per process" if limits.cpu_time_s else "no limit requested",
         "memory": cg.describe("memory") if memory_cg else "RLIMIT_AS per process (virtual memory)",
         "pids": cg.describe("pids") if pids_cg else ("RLIMIT_NPROC" if pids_rl else "not enforced"),
-        "disk": "RLIMIT_FSIZE per file; harness polls run directory + /tmp growth",
+        "disk": (f"per-run tmpfs of {limits.disk_mb} MB and {limits.max_inodes} inodes holding the run directory's "
+                 "overlay, /tmp and /dev/shm (kernel: ENOSPC); RLIMIT_FSIZE per file" if fs.overlay else
+                 "DEGRADED: harness polls run directory + /tmp bytes, inodes and unlinked open files; "
+                 "RLIMIT_FSIZE per file"),
+        "harness_files": ("the run writes an overlay; the harness commits it to the host folder through safe_io "
+                          "(regular files and directories only, setuid bits stripped)" if fs.overlay else
+                          "DEGRADED: the run writes the host folder; safe_io scans it after the run"),
         "open_files": "RLIMIT_NOFILE per process",
     }
     if not memory_cg:
@@ -51,14 +59,18 @@ def plan_launch(bwrap_exe: str | None, command: Sequence[str], *, workdir: Path,
     prefix = ["/bin/sh", "-c", JOIN_CGROUPS, "bench-sandbox", str(len(cg.procs_files)), *map(str, cg.procs_files),
               *rlimits.prlimit_argv(limits, memory_by_rlimit=not memory_cg, pids_by_rlimit=pids_rl)]
     if bwrap_exe is None:
-        inner_env, env_warnings = sandbox_env(env, home=str(scratch / "home"), tmp=str(scratch))
+        inner_env, env_warnings = sandbox_env(env, home=str(fs.home), tmp=str(fs.scratch))
         enforcement["network"] = enforcement["filesystem"] = "not enforced (unsafe_no_sandbox)"
+        enforcement["privileges"] = enforcement["proc"] = "not enforced (unsafe_no_sandbox)"
         return LaunchPlan([*prefix, *command], inner_env, enforcement, warnings + env_warnings)
     inner_env, env_warnings = sandbox_env(env, home=SANDBOX_HOME)
     enforcement["network"] = "host network (limits.network=True)" if limits.network else "empty network namespace"
     enforcement["filesystem"] = "bubblewrap: read-only system and Python, writable run directory and /tmp only"
+    enforcement["privileges"] = identity.how
+    enforcement["proc"] = "/proc/sys, /proc/sysrq-trigger read-only" + (
+        "" if not identity.root_on_host else "; NOT ENFORCED: writes there are checked as host root")
+    warnings += identity.warnings
     if limits.network:
         warnings.append("network access allowed by limits.network=True")
-    argv = bwrap.build_bwrap_argv(bwrap_exe, command, workdir=workdir, scratch=scratch, env=inner_env,
-                                  limits=limits, readonly_binds=readonly_binds)
-    return LaunchPlan([*prefix, *argv], dict(LAUNCH_ENV), enforcement, warnings + env_warnings)
+    argv = bwrap.build_bwrap_argv(bwrap_exe, command, workdir=workdir, env=inner_env, limits=limits, mounts=fs.args)
+    return LaunchPlan([*prefix, *identity.prefix(), *argv], dict(LAUNCH_ENV), enforcement, warnings + env_warnings)

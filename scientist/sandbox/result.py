@@ -20,6 +20,14 @@ IncidentKind = Literal[
     "cpu_time",
     "open_files",
     "unsafe_no_sandbox",
+    "inode_limit",  # the run's filesystem ran out of inodes (file floods)
+    "symlink",  # a symlink the run left: refused, never followed, never bound
+    "setuid",  # setuid/setgid bits on a file the run left: stripped
+    "fifo",  # a FIFO the run left: refused (it would block a reader)
+    "device",  # a device node the run left: refused
+    "socket",  # a socket the run left: refused
+    "sysctl_write",  # a write to /proc/sys or /proc/sysrq-trigger: refused
+    "access_denied",  # EACCES/EPERM outside the run directory (a read or a write)
 ]
 
 # Where the evidence for an incident came from. "output" means inferred from what the program

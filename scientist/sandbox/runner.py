@@ -3,21 +3,20 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from scientist.sandbox import bwrap, cgroups
-from scientist.sandbox.disk import tree_bytes
 from scientist.sandbox.environment import python_paths
+from scientist.sandbox.identity import sandbox_identity
 from scientist.sandbox.incidents import IncidentLog, OutputScanner, PathContext, command_incidents, exit_incidents
 from scientist.sandbox.limits import SandboxLimits
 from scientist.sandbox.plan import LaunchPlan, plan_launch
 from scientist.sandbox.result import SandboxResult
+from scientist.sandbox.runfs import RunFilesystem, create_run_fs
 from scientist.sandbox.streams import StreamTail
 
 MB = 1024 * 1024
@@ -52,7 +51,11 @@ def run_in_sandbox(
         raise ValueError("empty command")
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    ro_binds = [Path(p).resolve(strict=True) for p in readonly_binds]
+    # a read-only bind is bound as named: a symlink is refused (runfs), never resolved into a bind of its target
+    ro_binds = [Path(os.path.abspath(p)) for p in readonly_binds]
+    for p in ro_binds:
+        if not os.path.lexists(p):
+            raise FileNotFoundError(f"read-only bind {p} does not exist")
     log = IncidentLog()
     warnings: list[str] = []
     exe = None
@@ -65,34 +68,33 @@ def run_in_sandbox(
         bwrap.probe(exe)
     command_incidents(command, log)
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
-    (scratch / "home").mkdir()
+    identity = sandbox_identity()
+    fs = create_run_fs(workdir, limits, identity, readonly_binds=ro_binds, python=python_paths(),
+                       sandboxed=exe is not None)
     cg = cgroups.create_run_cgroup(limits.memory_mb, limits.pids)
     try:
-        plan = plan_launch(exe, command, workdir=workdir, scratch=scratch, readonly_binds=ro_binds, env=env,
-                           limits=limits, cg=cg)
+        plan = plan_launch(exe, command, workdir=workdir, fs=fs, identity=identity, env=env, limits=limits, cg=cg)
         plan.warnings[:0] = warnings
         scanner = OutputScanner(log, PathContext(workdir, ro_binds, _protected_paths(), python_paths()))
-        return _Watch(plan, command, workdir, scratch, limits, cg, log, scanner, tail_bytes).run(exe is not None)
+        return _Watch(plan, command, workdir, fs, limits, cg, log, scanner, tail_bytes).run(exe is not None)
     finally:
         cg.kill_all()
         cg.remove()
-        shutil.rmtree(scratch, ignore_errors=True)
+        fs.close()
 
 
 class _Watch:
     """Starts the plan and watches it: output, exit, wall time, disk budget."""
 
-    def __init__(self, plan: LaunchPlan, command: list[str], workdir: Path, scratch: Path, limits: SandboxLimits,
+    def __init__(self, plan: LaunchPlan, command: list[str], workdir: Path, fs: RunFilesystem, limits: SandboxLimits,
                  cg: cgroups.RunCgroup, log: IncidentLog, scanner: OutputScanner, tail_bytes: int) -> None:
-        self.plan, self.command, self.workdir, self.scratch = plan, command, workdir, scratch
+        self.plan, self.command, self.workdir, self.fs = plan, command, workdir, fs
         self.limits, self.cg, self.log = limits, cg, log
         self.tails = (StreamTail(tail_bytes, scanner.feed_line), StreamTail(tail_bytes, scanner.feed_line))
-        self.baseline = tree_bytes(workdir)
 
-    def written(self) -> int:
-        """Net growth of the run directory plus everything in /tmp."""
-        return max(0, tree_bytes(self.workdir) - self.baseline) + tree_bytes(self.scratch)
+    def over_budget(self) -> list[tuple[str, str]]:
+        self.fs.poll(sorted(self.cg.pids()) if not self.fs.overlay else ())
+        return self.fs.over()
 
     def run(self, sandboxed: bool) -> SandboxResult:
         start = time.monotonic()
@@ -126,13 +128,13 @@ class _Watch:
                 self.log.add("timeout", f"wall time limit of {self.limits.wall_time_s:g} s reached; the whole run "
                              "was killed", "harness", fatal=True)
             elif now >= next_disk:
-                used = self.written()
+                over = self.over_budget()
                 next_disk = time.monotonic() + max(POLL_S, 20 * (time.monotonic() - now))  # cheap for big trees too
-                if used > self.limits.disk_mb * MB:
+                if over and not self.fs.overlay:  # with the per-run tmpfs the kernel refuses the writes itself
                     kill()
                     killed = True
-                    self.log.add("disk_limit", f"wrote {used / MB:.0f} MB, over the {self.limits.disk_mb} MB disk "
-                                 "limit; the whole run was killed", "harness", fatal=True)
+                    for kind, detail in over:
+                        self.log.add(kind, f"{detail}; the whole run was killed", "harness", fatal=True)
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         kill()  # nothing the run started outlives it, in unsafe mode neither
@@ -151,10 +153,23 @@ class _Watch:
         if killed:
             exit_code, sig = None, signal.SIGKILL
         stats = self.cg.stats()
+        for kind, detail in self.over_budget():  # overlay: the kernel refused writes past the tmpfs's size or inodes
+            self.log.add(kind, detail, "kernel" if self.fs.overlay else "harness", fatal=True)
+        deadline = time.monotonic() + 2
+        while self.cg.pids() and time.monotonic() < deadline:  # nothing of the run writes while it is committed
+            self.cg.kill_all()
+            time.sleep(0.01)
+        try:
+            findings = self.fs.finish()
+        except OSError as err:
+            findings = []
+            self.plan.warnings.append(f"the run's files could not be committed to {self.workdir}: {err}")
+        for f in findings:
+            self.log.add(f.kind, f.detail, "harness", fatal=f.kind == "disk_limit")
+        warnings = self.plan.warnings + [w for w in self.fs.warnings if w not in self.plan.warnings]
         exit_incidents(sig, self.log, oom_kills=stats.oom_kills, pids_hits=stats.pids_limit_hits,
                        cpu_limited=self.limits.cpu_time_s is not None, cgroup_memory="memory" in self.cg.dirs)
         stderr = self.tails[1].text()
-        warnings = self.plan.warnings
         if sandboxed and exit_code == 1 and stderr.startswith("bwrap: "):
             first = stderr.strip().splitlines()[0]
             warnings.append(f"command not found in the sandbox: {first}" if "execvp" in first
@@ -166,7 +181,7 @@ class _Watch:
         return SandboxResult(
             command=self.command, workdir=str(self.workdir), exit_code=exit_code, signal=sig, timed_out=timed_out,
             wall_time_s=round(wall, 3), cpu_time_s=round(cpu, 3), peak_memory_mb=round(peak / MB, 1),
-            disk_written_mb=round(self.written() / MB, 2), stdout_tail=self.tails[0].text(), stderr_tail=stderr,
+            disk_written_mb=round(self.fs.peak_bytes / MB, 2), stdout_tail=self.tails[0].text(), stderr_tail=stderr,
             incidents=self.log.as_list(), sandboxed=sandboxed, enforcement=self.plan.enforcement,
             warnings=warnings, limits=self.limits,
         )

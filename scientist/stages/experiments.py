@@ -21,10 +21,12 @@ from scientist.execution import (
     harness_files,
     read_final_info,
     run_command,
+    run_dirs,
 )
 from scientist.prompting import budget_chars, clip, summarize_final_info
-from scientist.records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea
-from scientist.rundir import IdeaDir, write_text
+from scientist.records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea, RunResults
+from scientist.rundir import IdeaDir, read_model, write_json, write_text
+from scientist.sandbox import safe_io
 
 ACTION = re.compile(r"^[\s*#>`]*ACTION\s*:\s*\**\s*(RUN|STOP|ABANDON)\b", re.IGNORECASE | re.MULTILINE)
 BLOCK = re.compile(r"^[^\n]*\n\s*<{5,9} ?SEARCH.*?>{5,9} ?REPLACE[^\n]*", re.DOTALL | re.MULTILINE)
@@ -123,6 +125,13 @@ def _run_baseline(template_path: Path, baseline_dir: Path, settings: ExperimentS
                          final_info=info, code_snapshot="baseline/experiment.py")
 
 
+def record_results(idea_dir: IdeaDir, index: int, info: dict, stdout: str, code: str) -> None:
+    """The harness's copy of what run `index` produced, in OUT/<idea>/results/ (outside the
+    sandbox): the validity checks read only these, never files the experiment wrote."""
+    write_json(idea_dir.root / "results" / f"run_{index}.json",
+               RunResults(run=f"run_{index}", final_info=info, stdout=stdout, code=code))
+
+
 def _attempt(n: int, action: str, changed: list[str], res: CommandResult | None,
              info: dict | None, error: str | None) -> ExperimentAttempt:
     if res is None:
@@ -154,7 +163,7 @@ class ExperimentLoop:
 
     # ---- conversation ----------------------------------------------------------------------
     def _files_text(self) -> str:
-        code = self.files["experiment.py"].read_text()
+        code = safe_io.read_text_or(self.files["experiment.py"])
         notes = self.dir.notes.read_text() if self.dir.notes.exists() else ""
         return FILES.format(code=clip(code, budget_chars(self.client, 0.35)),
                             notes=clip(notes, budget_chars(self.client, 0.1), keep="tail"))
@@ -177,26 +186,29 @@ class ExperimentLoop:
     # ---- one run ---------------------------------------------------------------------------
     def _execute(self, index: int) -> tuple[CommandResult, dict | None]:
         run_dir = self.dir.run(index)
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
+        safe_io.remove_path(run_dir)  # whatever an earlier attempt left there, a planted link included
         code = self.dir.code
         # earlier runs' results are read-only too: a run cannot rewrite the baseline it is compared with
-        earlier = [p for p in code.glob("run_*") if p.is_dir() and p.name != run_dir.name]
+        earlier = run_dirs(code, exclude=run_dir.name)
+        ran = safe_io.read_text_or(self.files["experiment.py"])
         res = run_command(experiment_command(self.settings.extra_args, index), code, self.settings.limits,
                           readonly=harness_files(code, ("experiment.py",)) + sorted(earlier),
                           unsafe_no_sandbox=self.settings.unsafe_no_sandbox,
                           log_path=self.dir.root / "logs" / f"run_{index}_attempt_{len(self._current.attempts) + 1}.json",
                           )
         info = read_final_info(run_dir) if res.ok else None
-        if info is None and run_dir.exists():
-            shutil.rmtree(run_dir)  # a failed run leaves nothing the next attempt or plot.py could mistake
+        if info is not None:
+            record_results(self.dir, index, info, res.stdout_tail, ran)
+        if info is None:
+            safe_io.remove_path(run_dir)  # a failed run leaves nothing the next attempt or plot.py could mistake
         return res, info
 
     def _record_success(self, run: ExperimentRun, reply: str, info: dict) -> None:
         described = re.sub(r"^\s*run[ _]?\d+\s*[:.-]\s*", "", prose(reply), flags=re.IGNORECASE)
         run.ok, run.final_info, run.description = True, info, described or run.description
         snapshot = self.dir.run(run.index) / "experiment.py"
-        shutil.copy2(self.files["experiment.py"], snapshot)
+        # run_N was written by the run: a new file renamed over the name, never a write through a planted link
+        safe_io.copy_file(self.files["experiment.py"], snapshot, dst_root=self.dir.code)
         run.code_snapshot = str(snapshot.relative_to(self.dir.root))
         with self.dir.notes.open("a") as f:
             f.write(f"\n## Run {run.index}: {run.description}\nResults: {summarize_final_info(info)}\n")
@@ -246,10 +258,35 @@ class ExperimentLoop:
                      "and end with ACTION: RUN, or end with ACTION: STOP or ACTION: ABANDON.")
         return text
 
+    def resume_from(self, previous: ExperimentsRecord) -> bool:
+        """Continue after the last completed run of an interrupted stage (a crash or kill -9):
+        its runs are kept, experiment.py is restored from its snapshot. False: nothing to keep."""
+        done = [r for r in previous.runs if r.ok and r.code_snapshot]
+        if not done:
+            return False
+        last = done[-1]
+        snapshot = self.dir.root / last.code_snapshot
+        if not snapshot.is_file() or read_final_info(self.dir.run(last.index)) is None:
+            return False
+        self.record.runs = [r for r in previous.runs if r.index <= last.index]
+        shutil.copy2(snapshot, self.files["experiment.py"])
+        for stale in self.dir.code.glob("run_*"):  # a run cut off mid-way starts again
+            if stale.is_dir() and stale.name.removeprefix("run_").isdigit() and int(stale.name[4:]) > last.index:
+                shutil.rmtree(stale)
+        self._start = (last.index + 1, (
+            f"The harness was restarted after an interruption; runs up to run_{last.index} are kept "
+            f"(see the run log). Implement the next experiment (run_{last.index + 1}) and end with "
+            "ACTION: RUN, or end with ACTION: STOP or ACTION: ABANDON."))
+        return True
+
+    def _checkpoint(self) -> None:
+        """experiments.json without a stage status: unfinished, but a restart resumes from it."""
+        write_json(self.dir.experiments, self.record)
+
     def run(self) -> ExperimentsRecord:
         s = self.settings
-        feedback = "Plan your experiments, then implement the first one (run_1)."
-        index, fixes = 1, 0
+        index, feedback = getattr(self, "_start", (1, "Plan your experiments, then implement the first one (run_1)."))
+        fixes = 0
         self._current = ExperimentRun(index=index)
         while index <= s.max_runs:
             try:
@@ -268,6 +305,7 @@ class ExperimentLoop:
             if info is not None:
                 self._record_success(self._current, reply, info)
                 self.record.runs.append(self._current)
+                self._checkpoint()
                 feedback = self._success_feedback(index, attempt, info)
                 index, fixes = index + 1, 0
                 self._current = ExperimentRun(index=index)
@@ -297,13 +335,21 @@ def perform_experiments(idea: Idea, idea_dir: IdeaDir, template_path: Path, base
     if not baseline.ok:
         return ExperimentsRecord(command=command, baseline=baseline, stop_reason="no_baseline",
                                  time_limit_s=getattr(settings.limits, "wall_time_s", None))
+    loop = ExperimentLoop(idea, idea_dir, client, system_prompt, baseline, settings)
+    previous = read_model(idea_dir.experiments, ExperimentsRecord) if idea_dir.experiments.exists() else None
+    if previous is not None and previous.stage is None and idea_dir.code.is_dir() and loop.resume_from(previous):
+        return loop.run()  # an interrupted stage: continue after its last completed run
     copy_template_code(template_path, idea_dir.code)
-    shutil.copytree(baseline_dir / "run_0", idea_dir.run(0))
+    safe_io.copy_tree(baseline_dir / "run_0", idea_dir.run(0))  # regular files and directories only
+    shutil.rmtree(idea_dir.root / "results", ignore_errors=True)  # fresh experiments, fresh evidence
+    base_code = baseline_dir / "experiment.py"
+    record_results(idea_dir, 0, baseline.final_info or {},
+                   baseline.attempts[-1].stdout_tail if baseline.attempts else "",
+                   base_code.read_text(errors="replace") if base_code.is_file() else "")
     init_notes(idea, baseline, idea_dir.notes)
     logs = idea_dir.root / "logs"
     if logs.exists():
         shutil.rmtree(logs)
-    loop = ExperimentLoop(idea, idea_dir, client, system_prompt, baseline, settings)
     return loop.run()
 
 

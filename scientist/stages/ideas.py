@@ -67,9 +67,11 @@ def _titles(ideas: list[Any]) -> set[str]:
 
 
 def _unique_name(name: str, taken: set[str]) -> str:
+    from scientist.rundir import RESERVED_NAMES  # the run directory's own folders (baseline, model_cache)
+
     base = slugify(name)
     candidate, n = base, 2
-    while candidate in taken:
+    while candidate in taken or candidate in RESERVED_NAMES:
         candidate, n = f"{base}_{n}", n + 1
     return candidate
 

@@ -1,10 +1,13 @@
-"""Literature search: Semantic Scholar, with OpenAlex as fallback, an on-disk cache and
-rate-limit back-off. Offline, `search` raises LiteratureUnavailable quickly, once per client.
+"""Literature search: Semantic Scholar, with OpenAlex as fallback, an on-disk cache and the
+suite's one retry policy (reviewer.retry). Offline (no name resolution, connection refused),
+`search` raises LiteratureUnavailable quickly, once per client; a time-out fails only the search
+it happened in. The cache is written atomically and an unreadable entry is skipped with a warning.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
@@ -16,7 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from reviewer.atomic_file import write_text_atomic
+from reviewer.retry import RetriesExhausted, RetryPolicy, Transient
 from scientist.records import PaperHit
+
+log = logging.getLogger(__name__)
 
 S2_URL = "https://api.semanticscholar.org/graph/v1/paper/search"
 S2_FIELDS = "title,authors,venue,year,abstract,citationCount,citationStyles,externalIds,url"
@@ -45,10 +54,24 @@ def urllib_fetch(url: str, headers: dict[str, str], timeout: float) -> tuple[int
         return err.code, dict(err.headers or {}), err.read() or b""
 
 
+def _reason(err: BaseException) -> BaseException:
+    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, BaseException):
+        return err.reason
+    return err
+
+
+def _is_timeout(err: BaseException) -> bool:
+    return isinstance(_reason(err), (socket.timeout, TimeoutError))
+
+
 def _is_connectivity_error(err: BaseException) -> bool:
-    if isinstance(err, urllib.error.URLError):
-        err = err.reason if isinstance(err.reason, BaseException) else err
-    return isinstance(err, (socket.gaierror, socket.timeout, TimeoutError, ConnectionError, OSError))
+    """No route to the service at all (not a slow answer): the machine is offline for us."""
+    err = _reason(err)
+    return not _is_timeout(err) and isinstance(err, (socket.gaierror, ConnectionError, OSError))
+
+
+_RETRY_STATUS = (429, 500, 502, 503, 504)
+OFFLINE_AFTER_TIMEOUTS = 4  # service calls in a row that time out (after retries) before we stop trying
 
 
 # ---- payload parsing ---------------------------------------------------------------------
@@ -151,6 +174,7 @@ class LiteratureClient:
         self.sleep = sleep
         self.s2_api_key = s2_api_key or os.environ.get("S2_API_KEY")
         self.offline_reason: str | None = None  # set at the first connectivity failure
+        self.timeouts_in_a_row = 0
         self.last_source: str | None = None
 
     def _cache_path(self, backend: str, query: str, limit: int) -> Path:
@@ -169,23 +193,48 @@ class LiteratureClient:
 
     def _get(self, backend: str, query: str, limit: int) -> dict[str, Any]:
         url, headers = self._url(backend, query, limit)
-        for attempt in range(self.max_retries + 1):
-            try:
-                status, resp_headers, body = self.fetch(url, headers, self.timeout_s)
-            except Exception as err:
-                if _is_connectivity_error(err):
-                    self.offline_reason = f"{type(err).__name__}: {err}"
-                    raise LiteratureUnavailable(f"literature search offline ({self.offline_reason})") from err
-                raise
+
+        def once() -> dict[str, Any]:
+            status, resp_headers, body = self.fetch(url, headers, self.timeout_s)
             if status == 200:
+                self.timeouts_in_a_row = 0
                 return json.loads(body or b"{}")
-            if status in (429, 500, 502, 503, 504) and attempt < self.max_retries:
+            if status in _RETRY_STATUS:
                 retry_after = resp_headers.get("Retry-After") or resp_headers.get("retry-after")
-                delay = float(retry_after) if retry_after and retry_after.isdigit() else self.backoff_s * 2**attempt
-                self.sleep(min(delay, 60.0))
-                continue
+                raise Transient(f"{backend} search: HTTP {status}",
+                                float(retry_after) if retry_after and retry_after.isdigit() else None)
             raise RuntimeError(f"{backend} search failed: HTTP {status}")
-        raise AssertionError("unreachable")
+
+        policy = RetryPolicy(max_attempts=self.max_retries + 1, base_s=self.backoff_s, max_s=60.0, jitter=False)
+        try:
+            return policy.call(once, lambda e: isinstance(e, Transient) or _is_timeout(e),
+                               what=f"{backend} search", sleep=self.sleep)[0]
+        except RetriesExhausted as failed:
+            err = failed.error
+            if _is_connectivity_error(err):
+                self.offline_reason = f"{type(err).__name__}: {err}"
+                raise LiteratureUnavailable(f"literature search offline ({self.offline_reason})") from err
+            if isinstance(err, Transient):
+                raise RuntimeError(f"{err} after {failed.attempts} attempt(s)") from err
+            if _is_timeout(err):  # slow today, perhaps not for the next query: offline only if it persists
+                self.timeouts_in_a_row += 1
+                if self.timeouts_in_a_row >= OFFLINE_AFTER_TIMEOUTS:
+                    self.offline_reason = f"{self.timeouts_in_a_row} searches in a row timed out"
+                raise RuntimeError(f"{backend} search timed out after {failed.attempts} attempt(s)") from err
+            raise err
+
+    def _read_cache(self, path: Path) -> list[PaperHit] | None:
+        try:
+            return [PaperHit.model_validate(h) for h in json.loads(path.read_text(encoding="utf-8"))]
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, ValidationError) as err:
+            log.warning("literature cache: skipping unreadable entry %s (%s)", path, str(err).splitlines()[0][:200])
+            try:
+                path.replace(path.with_suffix(".corrupt"))
+            except OSError:
+                pass
+            return None
 
     def search(self, query: str, limit: int = 10) -> list[PaperHit]:
         """Papers matching `query`, from the cache or the first backend that answers."""
@@ -193,10 +242,10 @@ class LiteratureClient:
         if not query:
             return []
         for backend in self.backends:
-            cached = self._cache_path(backend, query, limit)
-            if cached.exists():
+            hits = self._read_cache(self._cache_path(backend, query, limit))
+            if hits is not None:
                 self.last_source = backend
-                return [PaperHit.model_validate(h) for h in json.loads(cached.read_text())]
+                return hits
         if self.offline_reason:
             raise LiteratureUnavailable(f"literature search offline ({self.offline_reason})")
         errors = []
@@ -209,9 +258,11 @@ class LiteratureClient:
                 errors.append(f"{backend}: {err}")
                 continue
             hits = (parse_semantic_scholar if backend == "semantic_scholar" else parse_openalex)(payload)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            self._cache_path(backend, query, limit).write_text(
-                json.dumps([h.model_dump(mode="json") for h in hits], indent=1))
+            try:  # atomic: a kill mid-write must not leave an entry that breaks later searches
+                write_text_atomic(self._cache_path(backend, query, limit),
+                                  json.dumps([h.model_dump(mode="json") for h in hits], indent=1))
+            except OSError as err:
+                log.warning("literature cache: could not store %s (%s)", self.cache_dir, err)
             self.last_source = backend
             return hits
         raise LiteratureUnavailable("literature search failed: " + "; ".join(errors))

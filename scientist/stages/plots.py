@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
-from scientist.execution import failure_text, harness_files, run_command
+from scientist.execution import failure_text, harness_files, run_command, run_dirs
 from scientist.prompting import budget_chars, clip, summarize_final_info
 from scientist.records import ExperimentsRecord, FigureNotes, Idea, PlotAttempt, PlotResult
 from scientist.rundir import IdeaDir
+from scientist.sandbox import safe_io
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
 
@@ -50,11 +51,14 @@ class PlotSettings:
 
 def list_figures(code_dir: Path, since: float = 0.0) -> list[str]:
     """Non-empty figure files at the top of `code_dir` written at or after `since`."""
-    return sorted(
-        p.name for p in code_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in FIGURE_SUFFIXES and p.stat().st_size > 0
-        and p.stat().st_mtime >= since
-    )
+    found = []
+    for name, kind in safe_io.safe_entries(code_dir):  # by lstat: a planted link is not a figure
+        if kind != "file" or Path(name).suffix.lower() not in FIGURE_SUFFIXES:
+            continue
+        st = safe_io.lstat(code_dir / name)
+        if st is not None and st.st_size > 0 and st.st_mtime >= since:
+            found.append(name)
+    return found
 
 
 def _runs_text(experiments: ExperimentsRecord) -> str:
@@ -79,7 +83,7 @@ def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
         prompt = PROMPT.format(
             title=idea.title, runs=_runs_text(experiments), command=command,
             limit=f"{limit:.0f} seconds" if limit else "the harness's limit", edit_help=EDIT_FORMAT_HELP,
-            plot=clip(files["plot.py"].read_text(), budget_chars(client, 0.3)),
+            plot=clip(safe_io.read_text_or(files["plot.py"]), budget_chars(client, 0.3)),
             notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15),
                        keep="tail"))
         turn = messages + [{"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}]
@@ -95,7 +99,7 @@ def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
             continue
         started = time.time() - 1.0  # mtime granularity
         res = run_command(["plot.py", *settings.args], code, settings.limits,
-                          readonly=harness_files(code, ("plot.py",)) + sorted(r for r in code.glob("run_*") if r.is_dir()),
+                          readonly=harness_files(code, ("plot.py",)) + run_dirs(code),
                           unsafe_no_sandbox=settings.unsafe_no_sandbox,
                           log_path=idea_dir.root / "logs" / f"plot_attempt_{n}.json")
         attempt.exit_code, attempt.timed_out, attempt.incidents = res.exit_code, res.timed_out, res.incidents

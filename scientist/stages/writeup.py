@@ -9,13 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
-from scientist.latex.compile import (
-    bib_entries,
-    compile_latex,
-    drop_unknown_cites,
-    error_context,
-    missing_graphics,
-)
+from scientist.latex.compile import compile_latex, error_context, missing_graphics
+from scientist.latex.source import bib_entries, drop_unknown_citations, embedded_bibliographies
 from scientist.stages.literature import (
     LiteratureClient,
     LiteratureUnavailable,
@@ -43,8 +38,10 @@ from scientist.records import (
     PlotResult,
 )
 from scientist.rundir import IdeaDir, write_text
+from scientist.sandbox import safe_io
 
 MAIN = "template"
+FIGURE_MAX_BYTES = 64 * 1024 * 1024
 
 TIPS = {
     "abstract": "One paragraph: what we do and why it matters, why it is hard, our contribution, and how the "
@@ -121,13 +118,16 @@ def prepare_paper_dir(template_path: Path, idea_dir: IdeaDir, figures: list[str]
     if paper.exists():
         shutil.rmtree(paper)
     shutil.copytree(template_path / "latex", paper)
-    for fig in figures:
-        src = idea_dir.code / fig
-        if src.exists():
-            shutil.copy2(src, paper / fig)
+    for fig in figures:  # written by plot.py in the sandbox: regular files only, size-capped
+        if safe_io.is_file(idea_dir.code / fig):
+            safe_io.copy_file(idea_dir.code / fig, paper / fig, dst_root=paper, max_bytes=FIGURE_MAX_BYTES)
     bib = paper / "references.bib"
     if not bib.exists():
-        bib.write_text("")
+        # The AI Scientist's skeletons embed references.bib with filecontents, which LaTeX does
+        # not write over an existing file: start the file from the embedded entries.
+        tex = paper / f"{MAIN}.tex"
+        bib.write_text("\n\n".join(embedded_bibliographies(tex.read_text())).strip() + "\n"
+                       if tex.exists() else "")
     return paper
 
 
@@ -231,7 +231,8 @@ def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: W
         if out.ok:
             break
         prompt = FIX.format(errors="\n".join(out.errors), edit_help=EDIT_FORMAT_HELP,
-                            context=error_context(tex_path.read_text(), out.errors) or "(no line numbers)")
+                            context=error_context(safe_io.read_text_or(tex_path), out.errors)
+                            or "(no line numbers)")
         reply = client.complete([{"role": "system", "content": system_prompt},
                                  {"role": "user", "content": prompt}],
                                 max_tokens=settings.max_tokens, purpose="latex_fix").text
@@ -249,18 +250,19 @@ def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: W
 def perform_writeup(idea: Idea, idea_dir: IdeaDir, template_path: Path, experiments: ExperimentsRecord,
                     plots: PlotResult | None, client: Any, system_prompt: str,
                     literature: LiteratureClient | None, settings: WriteupSettings) -> CompiledPaper:
-    figures = [f for f in (plots.figures if plots else []) if (idea_dir.code / f).exists()]
+    figures = [f for f in (plots.figures if plots else []) if safe_io.is_file(idea_dir.code / f)]
     paper = prepare_paper_dir(template_path, idea_dir, figures)
     tex_path = paper / f"{MAIN}.tex"
     tex = tex_path.read_text()
     if not section_names(tex):
-        raise ValueError(f"{tex_path} has no '%% BEGIN SECTION: <name>' slots to fill")
+        raise ValueError(f"{tex_path} has nothing to fill: no '%% BEGIN SECTION: <name>' slots, "
+                         "no \\title, abstract or \\section headings")
     draft = PaperDraft()
     draft.citations, draft.citation_status = gather_citations(
         idea, paper / "references.bib", client, literature, settings.citation_rounds, settings.max_tokens)
     tex, draft.sections = write_sections(idea, idea_dir, tex, experiments, figures, client, system_prompt,
                                          settings.max_tokens)
-    tex, draft.removed_cites = drop_unknown_cites(tex, set(bib_entries((paper / "references.bib").read_text())))
+    tex, draft.removed_cites = drop_unknown_citations(tex, set(bib_entries((paper / "references.bib").read_text())))
     draft.missing_figures = missing_graphics(tex, paper)
     write_text(tex_path, tex)
     result = CompiledPaper(draft=draft, tex_path=str(tex_path))

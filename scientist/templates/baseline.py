@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 
 from scientist.execution import CommandResult as CommandRecord
 from scientist.execution import run_command
-from scientist.templates import TemplateError, template_dir, validate_final_info
+from scientist.sandbox import safe_io
+from scientist.templates import TemplateError, load_template, template_dir, validate_final_info
 
 DEFAULT_OUT_ROOT = Path("runs/baselines")
 RECORD_FILE = "baseline.json"
@@ -36,8 +37,9 @@ class BaselineResult(BaseModel):
         return self.experiment.ok and self.final_info is not None and self.final_info_error is None
 
 
-def copy_template(name: str, dest: Path, *, force: bool = False) -> Path:
-    """A fresh copy of template `name` at `dest` (refuses to overwrite earlier results unless `force`)."""
+def copy_template(name: str | Path, dest: Path, *, force: bool = False) -> Path:
+    """A fresh copy of template `name` (a name or a path) at `dest` (refuses to overwrite
+    earlier results unless `force`)."""
     src = template_dir(name)
     if dest.exists() and any(dest.iterdir()):
         if not force:
@@ -55,7 +57,7 @@ def _run(args: list[str], workdir: Path, wall_time_s: float, memory_mb: int, uns
 
 
 def run_baseline(
-    name: str,
+    name: str | Path,
     out_dir: Path | None = None,
     *,
     large: bool = False,
@@ -66,29 +68,36 @@ def run_baseline(
     unsafe_no_sandbox: bool = False,
     force: bool = False,
 ) -> BaselineResult:
-    """Copy template `name` to `out_dir`, run `experiment.py --out_dir run_0` and `plot.py` there.
+    """Copy template `name` (a name or a path) to `out_dir`, run `experiment.py --out_dir run_0`
+    (with the manifest's run arguments, and its smoke ones if `smoke`) and `plot.py` there.
 
+    `large` and `seeds` are flags of our own templates' experiment.py; a template whose
+    experiment.py takes only --out_dir (the AI Scientist's) gets TemplateError for them.
     Raises scientist.sandbox.SandboxUnavailable when the sandbox cannot run and
     `unsafe_no_sandbox` is False; a failed experiment is reported in the result, not raised.
     """
-    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / name
-    copy_template(name, out, force=force)
+    template = load_template(name)
+    if template.layout != "bench" and (large or seeds is not None):
+        raise TemplateError(f"{template.path}: --large and --seeds are flags of this project's templates; "
+                            "this one's experiment.py takes only --out_dir (declare extra arguments in "
+                            "bench_template.json)")
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / template.name
+    copy_template(template.path, out, force=force)
     if wall_time_s is None:
         wall_time_s = 7200.0 if large else 600.0  # the default baseline is meant to take under 5 minutes
-    args = ["experiment.py", "--out_dir", "run_0"]
+    args = ["experiment.py", "--out_dir", "run_0", *template.run_args(smoke)]
     args += ["--large"] if large else []
-    args += ["--smoke"] if smoke else []
     args += ["--seeds", str(seeds)] if seeds is not None else []
 
     t0 = time.monotonic()
     experiment = _run(args, out, wall_time_s, memory_mb, unsafe_no_sandbox)
     final_info, info_error = None, None
     info_path = out / "run_0" / "final_info.json"
-    if info_path.is_file():
+    if safe_io.is_file(info_path, root=out):  # written by the run: a link or FIFO is refused, size capped
         try:
-            final_info = json.loads(info_path.read_text())
+            final_info = json.loads(safe_io.read_bytes(info_path, root=out, max_bytes=4 * 1024 * 1024))
             validate_final_info(final_info, n_seeds=seeds)
-        except (json.JSONDecodeError, TemplateError) as err:
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError, TemplateError) as err:
             info_error = str(err)
     elif experiment.ok:
         info_error = "experiment.py exited normally but wrote no run_0/final_info.json"
@@ -100,7 +109,7 @@ def run_baseline(
     figures = sorted(p.name for p in out.glob("*.png") if p.name not in figures_before)
 
     result = BaselineResult(
-        template=name,
+        template=str(name),
         out_dir=str(out.resolve()),
         options={"large": large, "smoke": smoke, "seeds": seeds, "wall_time_s": wall_time_s, "memory_mb": memory_mb,
                  "unsafe_no_sandbox": unsafe_no_sandbox},

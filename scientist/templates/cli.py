@@ -1,7 +1,7 @@
-"""`bench template list` and `bench template baseline NAME`."""
+"""`bench template list`, `bench template check PATH` and `bench template baseline NAME|PATH`."""
 from __future__ import annotations
 
-import re
+import sys
 from pathlib import Path
 
 import click
@@ -23,21 +23,42 @@ def register(group: click.Group) -> None:
         """List the templates."""
         from scientist.templates import list_templates, load_template
 
+        from scientist.latex.template import section_body
+
         table = Table("name", "topic", "seed ideas")
         for name in list_templates():
             t = load_template(name)
-            tex = (t.latex_dir / "template.tex").read_text()
-            m = re.search(r"^%% BEGIN SECTION: Title\n(.*?)^%% END SECTION: Title", tex, re.M | re.S)
-            topic = m.group(1).strip() if m else ""
-            table.add_row(name, topic, str(len(t.seed_ideas)))
+            topic = section_body((t.latex_dir / "template.tex").read_text(), "Title") or ""
+            table.add_row(name, " ".join(topic.split()), str(len(t.seed_ideas)))
         Console().print(table)
 
+    @template.command("check")
+    @click.argument("path", type=click.Path(path_type=Path))
+    def check_cmd(path: Path) -> None:
+        """Check that the template folder PATH is usable here: one line per problem (file, key,
+        missing module and its pip name); exit 0 when usable, 2 when not."""
+        from scientist.templates.check import check_template
+
+        report = check_template(path)
+        for problem in report.problems:
+            click.echo(problem.line(), err=problem.severity == "error")
+        layout = {"bench": "this project's layout", "ai_scientist": "the AI Scientist's layout"}.get(
+            report.layout or "", "layout unknown")
+        if report.usable:
+            warnings = len(report.problems)
+            click.echo(f"{path}: usable ({layout}){f', {warnings} warning(s)' if warnings else ''}")
+            return
+        errors = sum(p.severity == "error" for p in report.problems)
+        click.echo(f"{path}: NOT usable: {errors} error(s)", err=True)
+        sys.exit(2)
+
     @template.command("baseline")
-    @click.argument("name")
+    @click.argument("name", metavar="NAME|PATH")
     @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
                   help="folder for the template copy and run_0 [default: runs/baselines/NAME]")
     @click.option("--large", is_flag=True, help="the template's GPU configuration (larger model, more steps)")
-    @click.option("--smoke", is_flag=True, help="tiny configuration to check the template runs; not a baseline")
+    @click.option("--smoke", is_flag=True,
+                  help="the template's smoke configuration (bench_template.json smoke_args): checks it runs; not a baseline")
     @click.option("--seeds", type=int, default=None, help="number of seeds [default: the template's]")
     @click.option("--time-limit", "wall_time_s", type=float, default=None,
                   help="wall-clock limit of experiment.py in seconds [default: 600, 7200 with --large]")
@@ -47,9 +68,11 @@ def register(group: click.Group) -> None:
                   help="run without isolation (the code can read and write your files): only for trusted code")
     def baseline_cmd(name: str, out_dir: Path | None, large: bool, smoke: bool, seeds: int | None,
                      wall_time_s: float | None, memory_mb: int, force: bool, unsafe_no_sandbox: bool) -> None:
-        """Copy template NAME, run its experiment.py as run_0 in the sandbox, then plot.py."""
+        """Copy template NAME (or the template folder PATH), run its experiment.py as run_0 in the
+        sandbox, then plot.py."""
         from scientist.sandbox import SandboxUnavailable
-        from scientist.templates import UnknownTemplateError
+        from scientist.templates import TemplateError, UnknownTemplateError
+        from scientist.templates.final_info import read_metrics
         from scientist.templates.baseline import run_baseline
 
         console = Console()
@@ -58,21 +81,25 @@ def register(group: click.Group) -> None:
         elif large:
             # The sandbox gives the program a minimal /dev, without GPU device files.
             console.print("note: the sandbox exposes no GPU, so the large configuration runs on the CPU")
+        from scientist.templates.check import require_usable
+
         try:
+            require_usable(name)
             res = run_baseline(name, out_dir, large=large, smoke=smoke, seeds=seeds, wall_time_s=wall_time_s,
                                memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox, force=force)
-        except (UnknownTemplateError, FileExistsError) as err:
+        except (UnknownTemplateError, TemplateError, FileExistsError) as err:
             raise click.UsageError(str(err)) from None
-        except SandboxUnavailable as err:
-            raise click.ClickException(f"sandbox unavailable: {err} (--unsafe-no-sandbox runs without it)") from None
+        except SandboxUnavailable as err:  # infrastructure missing: exit 3
+            from reviewer.cli_support import ExitCode, fail
+
+            fail(f"sandbox unavailable: {err} (--unsafe-no-sandbox runs without it)", ExitCode.INFRASTRUCTURE)
 
         exp = res.experiment
-        if res.final_info:
+        if res.final_info and not res.final_info_error:
             table = Table("metric", "mean", "stderr", "per seed", title=f"{name}: run_0/final_info.json")
-            for metric, entry in res.final_info.items():
-                per_seed = entry.get("final_info_dict", []) if isinstance(entry, dict) else []
-                table.add_row(metric, _fmt(entry.get("means")), _fmt(entry.get("stderrs")),
-                              ", ".join(_fmt(v) for v in per_seed))
+            for metric, m in read_metrics(res.final_info).metrics.items():
+                table.add_row(metric, _fmt(m.mean), _fmt(m.stderr) if m.stderr is not None else "-",
+                              ", ".join(_fmt(v) for v in m.per_seed))
             console.print(table)
         console.print(f"experiment.py: {'ok' if exp.ok else 'FAILED'} in {exp.wall_time_s:.1f} s wall"
                       f"{' (timed out)' if exp.timed_out else ''}{'' if exp.sandboxed else ' (NOT sandboxed)'}")

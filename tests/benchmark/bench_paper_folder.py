@@ -56,7 +56,7 @@ FINAL_INFO_BASELINE = {"x_div_y": {"means": {"final_val_acc_mean": 0.7812, "step
 FINAL_INFO_RUN = {"x_div_y": {"means": {"final_val_acc_mean": 0.95312, "step_val_acc_99_mean": 4260.0,
                                         "final_train_loss_mean": 0.00121},
                               "stderrs": {"final_val_acc_stderr": 0.0041}, "final_info_dict": {}}}
-EXPERIMENT_PY = "LEARNING_RATE = 1e-3\nTHRESHOLD = 0.99\nNUM_STEPS = 7500\n"
+EXPERIMENT_PY = "LEARNING_RATE = 1e-3\nVAL_ACC_THRESHOLD = 0.99\nNUM_STEPS = 7500\n"
 
 
 def write_png(path: Path) -> None:
@@ -78,9 +78,20 @@ def write_text_pdf(path: Path, text: str, pages: int = 3) -> None:
     doc.save(str(path))
 
 
+def write_results(idea: Path, runs: dict[str, dict], code: str = EXPERIMENT_PY) -> None:
+    """The records the harness writes when each run ends (scientist.stages.experiments.record_results)."""
+    from scientist.records import RunResults
+
+    (idea / "results").mkdir(parents=True, exist_ok=True)
+    for run, info in runs.items():
+        (idea / "results" / f"{run}.json").write_text(
+            RunResults(run=run, final_info=info, stdout="", code=code).model_dump_json())
+
+
 def make_paper(root: Path, *, tex: str = VALID_TEX, bib: str | None = BIB, figure: bool = True,
                pdf_pages: int | None = 3, final_info: bool = True, name: str = "adaptive_decay") -> Path:
-    """An idea folder as the pipeline leaves it: code/run_*/final_info.json, paper/."""
+    """An idea folder as the pipeline leaves it: code/run_*/final_info.json, the harness's
+    records of them in results/ (the only evidence), paper/."""
     idea = root / name
     paper, code = idea / "paper", idea / "code"
     paper.mkdir(parents=True)
@@ -90,6 +101,7 @@ def make_paper(root: Path, *, tex: str = VALID_TEX, bib: str | None = BIB, figur
     if final_info:
         (code / "run_0" / "final_info.json").write_text(json.dumps(FINAL_INFO_BASELINE))
         (code / "run_1" / "final_info.json").write_text(json.dumps(FINAL_INFO_RUN))
+        write_results(idea, {"run_0": FINAL_INFO_BASELINE, "run_1": FINAL_INFO_RUN})
     bibliography = "\\bibliographystyle{plain}\n\\bibliography{references}" if bib is not None else INLINE_BIB
     (paper / "template.tex").write_text(tex.replace("BIBLIOGRAPHY", bibliography))
     if bib is not None:

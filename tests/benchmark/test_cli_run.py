@@ -21,7 +21,7 @@ class FakePipelineConfig:  # the fields the runner may set; unknown ones must be
     template: str
     n_ideas: int = 1
     out_dir: Path = Path("x")
-    reviewer_model: str | None = None
+    reviewer_models: list[str] | None = None
     max_runs: int = 5
     check_novelty: bool = True
     max_tokens: int | None = None
@@ -33,7 +33,7 @@ def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
     seen = []
 
     def run_idea(cfg, idea):
-        seen.append((cfg.template, cfg.reviewer_model, cfg.max_runs, cfg.check_novelty, cfg.max_tokens,
+        seen.append((cfg.template, tuple(cfg.reviewer_models), cfg.max_runs, cfg.check_novelty, cfg.max_tokens,
                      tuple(cfg.experiment_args), cfg.idea_reflections))
         return fake_run_idea(cfg, idea)
 
@@ -43,12 +43,15 @@ def test_bench_run_then_leaderboard(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_idea_model", lambda: FakeIdea)
     out = tmp_path / "res"
     result = CliRunner().invoke(main, ["run", "fake/model", "--templates", "grokking,char_lm", "--ideas", "2",
-                                       "--reviewer", "judge", "--max-runs", "2", "--no-novelty",
+                                       "--reviewer", "judge", "--reviewer", "judge2", "--max-runs", "2", "--no-novelty",
+                                       "--no-preflight",
                                        "--max-tokens", "512", "--experiment-args", "--smoke --seeds 1", "--pipeline-option", "idea_reflections=0",
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     smoke = ("--smoke", "--seeds", "1")
-    assert sorted(seen) == [("char_lm", "judge", 2, False, 512, smoke, 0)] * 2 + [("grokking", "judge", 2, False, 512, smoke, 0)] * 2
+    panel = ("judge", "judge2")
+    assert sorted(seen) == [("char_lm", panel, 2, False, 512, smoke, 0)] * 2 + [("grokking", panel, 2, False, 512, smoke, 0)] * 2
+    assert "reviewer panel: judge + judge2" in result.output
     with ResultsDB(out) as db:
         assert [(r["template"], r["status"]) for r in db.runs()] == [("char_lm", "done"), ("grokking", "done")]
         assert json.loads(db.runs()[0]["config_json"])["check_novelty"] is False
@@ -65,7 +68,7 @@ def test_unknown_pipeline_option_is_an_error(tmp_path, monkeypatch):
         PipelineConfig=FakePipelineConfig, generate_ideas=fake_generate, run_idea=fake_run_idea))
     result = CliRunner().invoke(main, ["run", "m", "--templates", "grokking", "--pipeline-option", "idea_reflection=0",
                                        "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "Error: PipelineConfig has no field(s) idea_reflection" in result.output
+    assert result.exit_code == 2 and "PipelineConfig has no field(s) idea_reflection" in result.output
     assert not (tmp_path / "results.sqlite").exists() or not ResultsDB(tmp_path).runs()  # nothing recorded
 
 

@@ -38,6 +38,10 @@ def test_html_renders_tables_and_sorts_them_in_chromium(tmp_path):
     assert table, dom[:2000]
     assert 'data-sorted-by="valid"' in table.group(1) and 'data-sort-dir="desc"' in table.group(1)
     models = re.findall(r"<tr[^>]*><td>([^<]+)</td>", table.group(2))
-    assert models == ["model-a", "model-b", "other-system"]
+    assert models == ["model-a", "model-b"]  # one reviewer panel; the imported file's reviewer is another
+    imported = re.search(r'<table id="leaderboard-2"[^>]*>(.*?)</table>', dom, re.S)
+    assert imported and re.findall(r"<tr[^>]*><td>([^<]+)</td>", imported.group(1)) == ["other-system"]
+    assert dom.index("reviewer panel: unknown") < table.start() < dom.index("reviews imported from other.csv") \
+        < imported.start()  # each panel is named above its table
     assert 'aria-sort="descending"' in table.group(2) or 'aria-sort="descending"' in dom
     assert '<table id="checks"' in dom and dom.count('src="data:image/png;base64,') == 2

@@ -97,13 +97,13 @@ def test_bibitems_and_embedded_bib_resolve_citations(tmp_path):
 def test_hallucinated_numbers_are_flagged(tmp_path):
     tex = VALID_TEX.replace("0.953 (95.3\\%)", "0.981 (98.1\\%)")
     reason = failed(check_idea_dir(make_paper(tmp_path, tex=tex)))["numbers_match"]
-    assert reason.startswith("2 of 7 numbers in Results appear in no experiment log: 0.981, 98.1\\%")
+    assert reason.startswith("2 of 7 numbers in Results appear in no recorded experiment result: 0.981, 98.1\\%")
 
 
 def test_numbers_without_any_log(tmp_path):
     reason = failed(check_idea_dir(make_paper(tmp_path, final_info=False)))["numbers_match"]
-    # experiment.py alone supports only the hyper-parameters
-    assert "numbers in Results appear in no experiment log" in reason
+    # no harness record, no evidence: experiment.py alone is not a result
+    assert reason == "7 numbers quoted but no recorded experiment results to support them"
 
 
 def test_tolerance_allows_some_unsupported_numbers(tmp_path):

@@ -25,4 +25,4 @@ def test_unknown_local_model_is_a_clean_error(tmp_path):
     paper = tmp_path / "p.txt"
     paper.write_text("A study of things. " * 50)
     result = CliRunner().invoke(main, ["review", str(paper), "--model", "local/gpt-99"])
-    assert result.exit_code == 1 and "unknown embedded model" in result.output
+    assert result.exit_code == 2 and "unknown embedded model" in result.output  # bad input (issue 13 exit codes)

@@ -86,3 +86,75 @@ def test_long_paper_is_truncated_to_the_context_and_flagged():
 def test_label_follows_published_file_names():
     config = ReviewerConfig(model="gpt-4o", fewshot=1, reflections=5, ensemble=5)
     assert config.label() == "gpt-4o_temp_0_1_fewshot_1_reflect_5_ensemble_5"
+
+
+# ---- degenerate Strengths/Weaknesses (seen from the embedded 135M model) ----------------------
+def _with_items(strengths, weaknesses):  # type: ignore[no-untyped-def]
+    return json.dumps({**REJECT, "Strengths": strengths, "Weaknesses": weaknesses})
+
+
+GOOD_S = ["The step-size sweep is small but cleanly controlled."]
+GOOD_W = ["Only one synthetic task is studied, with three seeds."]
+
+
+@pytest.mark.parametrize("strengths,weaknesses,problem", [
+    (["Srstgthnh", "Trists"], GOOD_W, "not words"),  # what rl_lr_adaptation.pdf got
+    (["The paper is clear and well organised.", "The paper is clear and well organised."], GOOD_W, "repeats an earlier"),
+    (GOOD_W, GOOD_W, "also listed as a"),  # the same sentence as a strength and a weakness
+    (["results results results results results results results"], GOOD_W, "repeats the same words"),
+    ([], GOOD_W, "empty"),
+])
+def test_degenerate_items_are_rejected_and_reasked(strengths, weaknesses, problem):
+    client = ScriptedModelClient([_with_items(strengths, weaknesses), _with_items(GOOD_S, GOOD_W)])
+    record = review_paper(PAPER, ReviewerConfig(model="gpt-4o"), client=client)
+    assert len(client.requests) == 2  # asked again, once
+    feedback = client.requests[1][1][-1]["content"]
+    assert problem in feedback and "1 to 3" in feedback
+    assert record.reviews[0].strengths == GOOD_S and record.reviews[0].weaknesses == GOOD_W
+    assert record.dropped_items == []
+
+
+def test_items_still_degenerate_after_reasking_are_dropped_not_shown():
+    bad = _with_items(["Srstgthnh", *GOOD_S], [*GOOD_W, GOOD_S[0]])
+    client = ScriptedModelClient(lambda m, p: bad)
+    record = review_paper(PAPER, ReviewerConfig(model="gpt-4o", max_attempts=3), client=client)
+    assert len(client.requests) == 3  # the review and two re-asks
+    review = record.reviews[0]
+    assert review.strengths == [] and review.weaknesses == GOOD_W  # the shared sentence went from both lists
+    assert "Strengths: Srstgthnh" in record.dropped_items and f"Weaknesses: {GOOD_S[0]}" in record.dropped_items
+
+
+def test_one_to_three_items_are_enough_and_a_good_review_is_not_reasked():
+    client = ScriptedModelClient([_with_items(GOOD_S, GOOD_W)])
+    record = review_paper(PAPER, ReviewerConfig(model="gpt-4o"), client=client)
+    assert len(client.requests) == 1 and record.reviews[0].strengths == GOOD_S
+    schema = ReviewForm.model_json_schema(by_alias=True)["properties"]
+    assert schema["Strengths"]["minItems"] == 1 and "maxItems" not in schema["Strengths"]  # API models may give more
+
+
+def test_embedded_model_is_labelled_a_smoke_test_reviewer_and_gets_a_repetition_penalty():
+    from reviewer.llm.embedded import reviewer_note
+
+    client = ScriptedModelClient([_with_items(GOOD_S, GOOD_W)], model="local/smollm2")
+    record = review_paper(PAPER, ReviewerConfig(model="local/smollm2"), client=client)
+    assert record.reviewer_note and "smoke-test reviewer" in record.reviewer_note and "135M" in record.reviewer_note
+    assert record.reviewer_note == reviewer_note("local/smollm2") and reviewer_note("gpt-4o") is None
+    msgs = [{"role": "user", "content": "x"}]
+    local, api = ScriptedModelClient(["x"], model="local/smollm2"), ScriptedModelClient(["x"])
+    for c in (local, api):
+        c._script(msgs, "t")
+    assert local._prepare(msgs, None, None, None, 0)[1]["extra_body"]["repeat_penalty"] > 1.0
+    assert "extra_body" not in api._prepare(msgs, None, None, None, 0)[1]  # API models: the provider's defaults
+
+
+def test_review_panel_shows_the_smoke_test_label():
+    from rich.console import Console
+
+    from reviewer.cli import render_record
+
+    client = ScriptedModelClient([_with_items(GOOD_S, GOOD_W)], model="local/smollm2")
+    record = review_paper(PAPER, ReviewerConfig(model="local/smollm2"), client=client)
+    console = Console(record=True, width=200)
+    console.print(render_record(record))
+    text = console.export_text()
+    assert "(smoke-test reviewer)" in text and "135M parameters" in text

@@ -84,7 +84,9 @@ def test_cli_resume_of_a_finished_run_makes_no_call(cli, tmp_path: Path):
                                          "failures": [{"index": 0, "error": "x"}],
                                          "stage": {"status": "failed", "error": "no idea"}})
     result = CliRunner().invoke(cli, ["scientist", "run", "--resume", str(tmp_path)])
-    assert result.exit_code == 0, result.output
+    # nothing to redo, but the run's one idea failed: exit 1, counted in the last line (issue 13)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1].startswith("1 of 1 idea(s) failed")
     assert "resuming" in result.output and json.loads((tmp_path / "manifest.json").read_text())["finished"] is True
 
 

@@ -340,3 +340,124 @@ def test_full_cpu_baseline_learns_within_five_minutes(name, tmp_path):
     assert res.experiment.wall_time_s < 300, f"baseline took {res.experiment.wall_time_s:.0f} s"
     assert BASELINE_FLOORS[name](res.final_info), json.dumps(res.final_info, indent=1)
     assert EXPECTED_FIGURES[name] <= set(res.figures)
+
+
+# --- templates by path, and `bench template check` -------------------------------------------
+
+
+@pytest.fixture
+def byo(tmp_path):  # type: ignore[no-untyped-def]
+    """A usable template folder outside the package (the demo's, in the AI Scientist's layout)."""
+    from scientist.demo.run import copy_template as copy_demo
+
+    return copy_demo(tmp_path / "byo")
+
+
+def _check(path):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(_cli(), ["template", "check", str(path)], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_builtin_template_passes_check_with_its_smoke_manifest(name):
+    res = _check(template_dir(name))
+    assert res.exit_code == 0 and "usable (this project's layout)" in res.output, res.output
+    assert load_template(name).run_args(smoke=True) == ["--smoke", "--seeds", "1"]
+    assert load_template(name).run_args() == []
+
+
+def test_check_accepts_the_ai_scientist_layout_with_warnings(byo):
+    (byo / "prompt.json").unlink()
+    res = _check(byo)
+    assert res.exit_code == 0 and "usable (the AI Scientist's layout), 1 warning(s)" in res.output
+    assert "warning: prompt.json: missing" in res.output
+
+
+def test_check_names_the_missing_module_and_its_pip_name(byo):
+    import importlib.util
+
+    assert importlib.util.find_spec("einops") is None and importlib.util.find_spec("cv2") is None
+    code = (byo / "experiment.py").read_text()
+    (byo / "experiment.py").write_text(code.replace("import numpy as np", "import numpy as np\nimport einops\nimport cv2.aruco"))
+    (byo / "plot.py").write_text("try:\n    import einops\nexcept ImportError:\n    einops = None\n" + (byo / "plot.py").read_text())
+    res = _check(byo)
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert ("error: experiment.py [line 12]: imports 'einops', which is not installed here: pip install einops "
+            "(the sandbox cannot install packages)") in res.output
+    assert "error: experiment.py [line 13]: imports 'cv2', which is not installed here: pip install opencv-python" in res.output
+    assert "warning: plot.py [line 2]: optional import 'einops' is not installed (pip install einops)" in res.output
+    assert "NOT usable: 2 error(s)" in res.output
+
+
+@pytest.mark.parametrize("file,content,expected", [
+    ("seed_ideas.json", '[{"Name": "x", "Title": "t", "Experiment": "e", "Interestingness": 3, "Novelty": 11}]',
+     ["seed_ideas.json [idea 0: Feasibility]: missing", "seed_ideas.json [idea 0: Novelty]: must be an integer from 1 to 10"]),
+    ("prompt.json", '{"system": "s",\n "task_description": }', ["error: prompt.json [line 2]: invalid JSON"]),
+    ("bench_template.json", '{"smoke_args": "--smoke", "time_limit_s": 5}',
+     ["bench_template.json [smoke_args]: Input should be a valid list",
+      "bench_template.json [time_limit_s]: unknown key", "limits are set by the harness"]),
+    ("experiment.py", "def main(:\n", ["error: experiment.py [line 1]: syntax error"]),
+    ("latex/template.tex", "\\documentclass{article}\\usepackage{nosuchpkg}\n\\begin{document}Hi\\end{document}\n",
+     ["nothing for the write-up to fill", "LaTeX package 'nosuchpkg' is neither in latex/ nor installed"]),
+])
+def test_check_reports_each_problem_by_file_and_key(byo, file, content, expected):
+    (byo / file).write_text(content)
+    res = _check(byo)
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    for text in expected:
+        assert text in res.output, res.output
+
+
+def test_check_of_something_that_is_not_a_template(tmp_path):
+    for path in (tmp_path / "missing", tmp_path):
+        res = _check(path)
+        assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "experiment.py: missing" in res.output and "latex/template.tex: missing" in res.output
+
+
+def test_template_by_path_name_and_label(byo, tmp_path):
+    from scientist.templates import template_label
+
+    assert template_dir(str(byo)) == byo.resolve() and template_label(byo) == "byo"
+    clash = tmp_path / "grokking"  # a folder named like a built-in template
+    shutil.copytree(byo, clash)
+    assert template_dir("grokking") == template_dir("grokking").parent / "grokking"  # the name wins
+    assert template_dir(str(clash)) == clash.resolve()
+    assert template_label(clash).startswith("grokking-") and template_label("grokking") == "grokking"
+    with pytest.raises(UnknownTemplateError, match="without experiment.py"):
+        template_dir(str(tmp_path))
+
+
+def test_bench_run_refuses_an_unusable_template_in_one_line(byo):
+    (byo / "experiment.py").write_text("import einops\nprint('--out_dir')\n")
+    res = CliRunner().invoke(_cli(), ["run", "gpt-4o", "--templates", str(byo)], catch_exceptions=False)
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "cannot run here" in res.output and "pip install einops" in res.output
+
+
+def test_a_template_needing_torch_names_the_templates_extra(monkeypatch):
+    """`pip install .` has no torch: the built-in templates then say which extra to install."""
+    import importlib.util
+
+    from scientist.templates import TemplateError
+    from scientist.templates import check as template_check
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(template_check.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(TemplateError) as err:
+        template_check.require_usable("grokking")
+    message = str(err.value)
+    assert "\n" not in message and "imports 'torch'" in message
+    assert "pip install 'ai-scientist-bench[templates]'" in message
+
+
+def test_check_survives_hostile_folders(byo):
+    (byo / "experiment.py").write_bytes(b"print('--out_dir')\x00\n")
+    (byo / "odd.py").mkdir()  # a folder named like a module
+    (byo / "seed_ideas.json").write_bytes(b"\xff\xfe not json")
+    (byo / "latex" / "template.tex").write_bytes(b"\\begin{document}\xff\\section{A}\nA HERE\n\\end{document}")
+    res = _check(byo)
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "error: experiment.py: syntax error: source code string cannot contain null bytes" in res.output
+    assert "error: odd.py: cannot be read" in res.output
+    assert "seed_ideas.json: cannot be read" in res.output or "seed_ideas.json [line" in res.output

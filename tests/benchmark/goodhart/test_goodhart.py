@@ -59,7 +59,7 @@ def make_responder(rewrite=lambda passage: f"{MARK} {passage}"):
             return rewrite(passage_of(messages))
         if purpose == "meta-review":
             return json.dumps({"metareview": "Summary of reviews.", "decision": "Reject"})
-        paper = messages[-1]["content"]
+        paper = "\n".join(m["content"] for m in messages)  # the form may be asked for in several turns
         member = int(purpose.split("[")[1].split("]")[0]) if "[" in purpose else 0
         if messages[0]["content"] == PROMPT_VARIANTS["harsh"]:
             return review_json(4 + member % 2)  # held-out judge: unmoved by presentation
@@ -143,7 +143,7 @@ def test_goodhart_run_detects_reviewer_specific_gain(tmp_path: Path) -> None:
     assert data["overall"]["verdict"] == "not_confirmed"
     assert "GOODHART" in md_path.read_text() and "| p2 |" in md_path.read_text()
     # identical (text, judge) pairs are reviewed once: 3 papers x 3 versions x 2 judges, over 3 identical papers
-    review_calls = [p for c in clients.values() for p, _ in c.requests if p.startswith("review[")]
+    review_calls = [p for c in clients.values() for p, _ in c.requests if p.startswith("review[") and "]" == p[-1]]
     assert len(review_calls) == 3 * 2 * 2  # 3 distinct texts x 2 judges x 2 ensemble members
 
 
@@ -164,23 +164,62 @@ def test_revision_that_changes_numbers_is_rejected_and_previous_version_kept(tmp
     assert (tmp_path / "out" / "revisions" / "p" / "round_1.txt").read_text() == PAPER
 
 
-def test_calibrated_judge_and_paper_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    class FakeCalibrator:
-        def p_accept(self, scores):
-            return min(1.0, scores["Overall"] / 10)
+def _calibrator(tmp_path: Path, fitted_on: str, threshold: float = 0.42) -> Path:
+    """A real calibrator file: P(accept) = sigmoid(Overall - 5) of reviews by `fitted_on`."""
+    from reviewer.eval.calibration import Calibrator
 
-    monkeypatch.setattr(goodhart, "load_calibrator_for", lambda judge: FakeCalibrator())
-    client_for, _ = scripted_factory(make_responder())
+    path = tmp_path / "calibrator.json"
+    Calibrator(configs=[fitted_on], columns=[f"{fitted_on}::Overall"], feature_set="overall", link="logistic",
+               C=1.0, impute=[5.0], mean=[5.0], scale=[1.0], coef=[1.0], intercept=0.0,
+               threshold=threshold).save(path)
+    return path
+
+
+def test_calibrated_judge_reviews_with_its_own_reviewer_and_decides_at_its_cutoff(tmp_path: Path) -> None:
+    from reviewer.eval.calibration import reviewer_label
+
+    client_for, clients = scripted_factory(make_responder())
     good = tmp_path / "p.txt"
     good.write_text(PAPER, encoding="utf-8")
-    config = GoodhartConfig(optimize_with="gpt-4o",
-                            judges=[JudgeSpec(name="calibrated", kind="calibrated", calibrator=good)])
+    judge = parse_judge_spec("gpt-4o-mini@harsh")  # unmoved by presentation, unlike reviewer A
+    label = reviewer_label(judge.reviewer_config(1, 0.1))
+    calibrated = judge.model_copy(update={"name": "calibrated", "kind": "calibrated",
+                                          "calibrator": _calibrator(tmp_path, label)})
+    config = GoodhartConfig(optimize_with="gpt-4o", judges=[calibrated])
     run = run_goodhart([good, tmp_path / "missing.pdf"], config, client_for=client_for)
     report = build_report(run)
     cal = report.papers[0].judge_gains[0]
-    assert cal.judge == "calibrated" and cal.native_before == pytest.approx(0.4) and cal.native_after == pytest.approx(0.7)
+    # the old code scored A's own review (4 -> 7): p 0.27 -> 0.88; the judge's own review stays at 4
+    assert cal.judge == "calibrated" and cal.native_before == pytest.approx(cal.native_after)
+    assert cal.native_before == pytest.approx(1 / (1 + 2.718281828 ** 1), rel=1e-3)
+    assert report.papers[0].a_gain.gain.estimate == pytest.approx(3 / 9)
+    assert all(s.decision == "Reject" for s in run.papers[0].scores if s.judge == "calibrated")  # 0.27 < 0.42
     assert report.papers[1].verdict == "error" and "no such file" in report.papers[1].error
     assert report.overall.n_papers == 1
+    harsh_prompts = [m[0]["content"] for _, m in clients["gpt-4o-mini"].requests]
+    assert harsh_prompts and all(p == PROMPT_VARIANTS["harsh"] for p in harsh_prompts)
+    # the prompt is part of the configuration: the same calibrator on the default prompt is refused
+    plain = parse_judge_spec("gpt-4o-mini").model_copy(update={"name": "c", "kind": "calibrated",
+                                                               "calibrator": calibrated.calibrator})
+    with pytest.raises(ValueError, match="cannot score reviews by gpt-4o-mini_temp_0_1"):
+        run_goodhart([good], GoodhartConfig(optimize_with="gpt-4o", judges=[plain]), client_for=client_for)
+
+
+def test_calibrator_of_another_reviewer_and_a_judge_that_is_reviewer_a_are_refused(tmp_path: Path) -> None:
+    client_for, clients = scripted_factory(make_responder())
+    paper = tmp_path / "p.txt"
+    paper.write_text(PAPER, encoding="utf-8")
+    gpt4o = _calibrator(tmp_path, "gpt-4o-2024-05-13_temp_0_1_fewshot_1_reflect_5_ensemble_5_pages_all")
+    judge = parse_judge_spec("local/smollm2@harsh").model_copy(update={"name": "cal", "kind": "calibrated",
+                                                                       "calibrator": gpt4o})
+    with pytest.raises(ValueError, match="calibrator fit on reviewer gpt-4o-2024-05-13"):
+        run_goodhart([paper], GoodhartConfig(optimize_with="gpt-4o", judges=[judge]), client_for=client_for)
+    forced = judge.model_copy(update={"force_calibrator": True})
+    run = run_goodhart([paper], GoodhartConfig(optimize_with="gpt-4o", judges=[forced]), client_for=client_for)
+    assert run.papers[0].error is None and any(s.judge == "cal" for s in run.papers[0].scores)
+    with pytest.raises(ValueError, match="is reviewer A"):
+        run_goodhart([paper], GoodhartConfig(optimize_with="gpt-4o", judges=[parse_judge_spec("gpt-4o")]),
+                     client_for=client_for)
 
 
 def test_judge_specs() -> None:

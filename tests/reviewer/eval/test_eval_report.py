@@ -41,7 +41,7 @@ def test_table_has_reviewer_baseline_and_published_rows():
 def test_report_is_self_contained_with_three_figures(tmp_path):
     md, page = write_report(_result(), tmp_path / "rep")
     html = page.read_text()
-    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
+    images = re.findall(r"src=[\"']data:image/png;base64,([A-Za-z0-9+/=]+)[\"']", html)
     assert len(images) == 3  # ROC, reliability, Overall vs. human rating
     assert all(base64.b64decode(img).startswith(b"\x89PNG") for img in images)
     assert "http://" not in html and "https://" not in html  # nothing fetched when opened offline

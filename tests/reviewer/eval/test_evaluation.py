@@ -89,10 +89,74 @@ def test_json_has_the_flat_keys(tmp_path):
     result = evaluate_tables(dataset, [table], calibrator=cal, n_resamples=100)
     result.write_json(tmp_path / "out.json")
     data = json.loads((tmp_path / "out.json").read_text())
-    assert REQUIRED_KEYS | {"brier", "ece"} <= set(data)
-    assert data["n"] == 200 and data["n_calibrated"] == 100
-    assert all(len(data["ci"][k]) == 2 for k in REQUIRED_KEYS - {"n", "ci"} | {"brier", "ece"})
+    # with a calibrator the flat keys are the calibrated row's (on its 100 held-out papers); MAE is
+    # not defined for a probability
+    calibrated_keys = REQUIRED_KEYS - {"mae"} | {"brier", "ece"}
+    assert calibrated_keys <= set(data) and data["primary_row"] == "synthetic_cfg"
+    assert data["n"] == 100 and data["n_calibrated"] == 100
+    assert all(len(data["ci"][k]) == 2 for k in calibrated_keys - {"n", "ci"})
+    row = data["rows"]["synthetic_cfg"]
+    assert data["roc_auc"] == row["calibrated_roc_auc"] and data["roc_auc"] != row["roc_auc"]
+    assert data["balanced_accuracy"] == row["calibrated_balanced_accuracy"]
     assert set(data["rows"]) == {"synthetic_cfg", "human", "random", "always-reject"}
+    # without one, the flat keys are the first configuration's own figures
+    plain = evaluate_tables(dataset, [table], n_resamples=50).to_json_dict()
+    assert plain["n"] == 200 and plain["roc_auc"] == plain["rows"]["synthetic_cfg"]["roc_auc"] and "mae" in plain
+
+
+def test_stacked_calibrator_gets_its_own_row():
+    dataset, table = synthetic()
+    other = ReviewTable("second_cfg", table.frame.assign(Overall=np.clip(table.frame["Overall"] + 1, 1, 10)))
+    train = dataset.ids[:100]
+    X = feature_frame([table, other], train, "overall")
+    cal = fit_calibrator(X, dataset.frame().loc[train, "accept"].to_numpy(), Candidate("overall", 1.0, "logistic"))
+    assert len(cal.configs) == 2
+    result = evaluate_tables(dataset, [table, other], calibrator=cal, n_resamples=100)
+    rows = {r.name: r for r in result.rows}
+    # never attached to the first configuration's row
+    assert rows["synthetic_cfg"].calibrated is None and rows["second_cfg"].calibrated is None
+    stacked = rows["stacked_calibrator"]
+    assert stacked.kind == "stacked" and stacked.label == "stacked: 2 configurations"
+    assert stacked.calibrated.n == 100 and stacked.metrics.n == 100
+    data = result.to_json_dict()
+    assert data["primary_row"] == "stacked_calibrator" and data["roc_auc"] == data["rows"]["stacked_calibrator"]["calibrated_roc_auc"]
+    expected = roc_auc_score(dataset.frame().loc[dataset.ids[100:], "accept"],
+                             cal.p_accept_tables([table, other], dataset.ids[100:]))
+    assert data["roc_auc"] == pytest.approx(expected, abs=1e-6)
+    from reviewer.eval.report import table_rows
+
+    _, body = table_rows(result)
+    assert any(cells[0] == "stacked: 2 configurations" for cells in body)
+
+
+def test_text_baseline_row_is_out_of_fold_and_leak_notes_mark_recorded_rows(tmp_path):
+    from reviewer.eval.evaluation import add_text_rows
+    from reviewer.eval.report import table_rows
+
+    dataset, table = synthetic(n=60)
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    rng = np.random.default_rng(1)
+    for p in dataset.papers:
+        head = "Anonymous authors\nPaper under double-blind review\n\n" if not p.accept else \
+            "Jane Doe\nUniversity of X\njane@x.edu\n\n"
+        words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "eps", "zeta"], size=400))
+        (papers / f"{p.paper_id}.txt").write_text(f"# Title {p.paper_id}\n\n{head}ABSTRACT\n\n{words}\n")
+    result = evaluate_tables(dataset, [table], n_resamples=50)
+    add_text_rows(result, dataset, papers, n_resamples=50)
+    rows = {r.name: r for r in result.rows}
+    assert rows["text-baseline"].kind == "text-baseline" and rows["text-baseline-raw"].kind == "text-baseline"
+    # the raw texts give the label away to a bag of words, the anonymized ones do not
+    assert rows["text-baseline-raw"].metrics.get("roc_auc") > 0.95
+    assert rows["text-baseline"].metrics.get("roc_auc") < 0.75
+    assert result.audit["verdict"] == "leaky" and rows["synthetic_cfg"].leaky
+    assert "leaky" in rows["synthetic_cfg"].notes[0] and not rows["human"].leaky
+    _, body = table_rows(result)
+    assert body[0][0].endswith("[leaky texts]") and body[-1][0].endswith("[leaky texts]")  # the published row too
+    # live reviews of anonymized texts: the audit is recorded, no row is marked
+    fresh = evaluate_tables(dataset, [table], n_resamples=50)
+    add_text_rows(fresh, dataset, papers, text_baseline=False, recorded=False, n_resamples=50)
+    assert fresh.audit["verdict"] == "leaky" and not any(r.leaky for r in fresh.rows)
 
 
 def _fake_record(paper_id: str, overall: int):
@@ -110,7 +174,7 @@ def _fake_record(paper_id: str, overall: int):
 
 
 def test_live_reviewing_resumes_without_reviewing_twice(tmp_path, monkeypatch):
-    import reviewer.reviewer as reviewer_module
+    import reviewer.review_file as review_module
     from reviewer.reviewer import ReviewerConfig
 
     papers_dir = tmp_path / "papers"
@@ -129,7 +193,7 @@ def test_live_reviewing_resumes_without_reviewing_twice(tmp_path, monkeypatch):
             raise RuntimeError("provider hiccup")
         return _fake_record(paper_id, 4 + int(paper_id[-1]))
 
-    monkeypatch.setattr(reviewer_module, "areview_paper", fake_review)
+    monkeypatch.setattr(review_module, "areview_paper", fake_review)  # the one review path calls it
     config = ReviewerConfig(model="fake")
     out = tmp_path / "run"
     table = asyncio.run(areview_dataset(dataset, papers_dir, config, out, client=object(), concurrency=2, progress=False))
@@ -202,3 +266,35 @@ def test_bench_review_calibrator_hook(tmp_path):
     assert 0 <= low.p_accept < high.p_accept <= 1
     assert low.p_accept == pytest.approx(cal.p_accept(_fake_record("a", 3).scores), abs=1e-4)
     assert high.calibrated_decision == ("Accept" if high.p_accept >= cal.threshold else "Reject")
+
+
+def test_live_reviewing_goes_through_the_one_path_and_anonymizes(tmp_path, monkeypatch):
+    """areview_dataset reviews what reviewer.review_file prepares: no author block, emails or
+    acknowledgements reach the model; --no-anonymize (anonymize=False) passes the text as given."""
+    import reviewer.review_file as review_module
+    from reviewer.reviewer import ReviewerConfig
+
+    papers_dir = tmp_path / "papers"
+    papers_dir.mkdir()
+    text = ("# A TITLE\n\nJane Doe\nUniversity of X\njane@x.edu\n\nABSTRACT\n\n" + "We show things. " * 80
+            + "\n\nACKNOWLEDGMENTS\n\nThis work was supported by grant 7.\n\nREFERENCES\n\nA. B. C. 2020.\n")
+    for i in range(2):
+        (papers_dir / f"id{i}.txt").write_text(text)
+    seen: list[str] = []
+
+    async def fake_review(paper_text, config, *, client=None, paper_id="paper"):
+        seen.append(paper_text)
+        return _fake_record(paper_id, 6)
+
+    monkeypatch.setattr(review_module, "areview_paper", fake_review)
+    dataset = ReviewerDataset(None, [PaperRecord(f"id{i}", (5.0, 6.0), "Reject") for i in range(2)])
+    asyncio.run(areview_dataset(dataset, papers_dir, ReviewerConfig(model="fake"), tmp_path / "a", client=object(),
+                                progress=False))
+    assert len(seen) == 2 and all("Jane" not in t and "jane@x.edu" not in t and "grant 7" not in t for t in seen)
+    record = json.loads((tmp_path / "a" / "records" / "id0.json").read_text())
+    assert record["anonymization"]["removed"]["front_matter"] == 1
+    seen.clear()
+    # the same out-dir with anonymization off: the anonymized records are not reused as raw ones
+    asyncio.run(areview_dataset(dataset, papers_dir, ReviewerConfig(model="fake"), tmp_path / "a", client=object(),
+                                progress=False, anonymize=False))
+    assert len(seen) == 2 and all("jane@x.edu" in t for t in seen)

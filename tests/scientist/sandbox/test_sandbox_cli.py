@@ -38,10 +38,10 @@ def test_a_failed_run_exits_1_and_lists_its_incidents(tmp_path, bwrap_ready):
     assert json.loads(res.stdout)["timed_out"] is True
 
 
-def test_refusal_exits_2_with_the_reason(tmp_path, monkeypatch):
+def test_refusal_exits_3_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(bwrap, "find_bwrap", lambda: (_ for _ in ()).throw(bwrap.SandboxUnavailable("no bwrap")))
     res = CliRunner().invoke(_bench(), ["sandbox", "run", "--workdir", str(tmp_path), "--", "true"])
-    assert res.exit_code == 2 and "no bwrap" in res.stderr
+    assert res.exit_code == 3 and "no bwrap" in res.stderr  # infrastructure missing
 
 
 def test_a_missing_command_is_reported_as_such(tmp_path, bwrap_ready):

@@ -10,8 +10,10 @@ import pydantic
 import pytest
 
 from scientist.sandbox import Incident, SandboxLimits, SandboxResult, SandboxUnavailable, bwrap, cgroups, run_in_sandbox
-from scientist.sandbox.environment import sandbox_env
+from scientist.sandbox.environment import python_paths, sandbox_env
+from scientist.sandbox.identity import sandbox_identity
 from scientist.sandbox.incidents import IncidentLog, OutputScanner, PathContext, command_incidents, exit_incidents
+from scientist.sandbox.runfs import create_run_fs
 from scientist.sandbox.streams import StreamTail
 
 
@@ -42,44 +44,62 @@ def test_result_ok_means_exit_zero_and_nothing_fatal():
         Incident(kind="made_up", detail="")
 
 
-def _argv(tmp_path, **limits):
-    work, scratch, ro = tmp_path / "run", tmp_path / "scratch", tmp_path / "run" / "harness.json"
-    work.mkdir(exist_ok=True)
-    scratch.mkdir(exist_ok=True)
-    ro.write_text("{}")
-    env, _ = sandbox_env({"SEED": "1"})
-    argv = bwrap.build_bwrap_argv("/usr/bin/bwrap", ["python", "experiment.py"], workdir=work, scratch=scratch,
-                                  env=env, limits=SandboxLimits(**limits), readonly_binds=[ro])
-    return argv, work, scratch, ro
+@pytest.fixture
+def argv_of(tmp_path):
+    """argv_of(**limits) -> (bwrap argv, run dir, its RunFilesystem, a read-only file in it)."""
+    made = []
+
+    def build(**limits):
+        work, ro = tmp_path / "run", tmp_path / "run" / "harness.json"
+        work.mkdir(exist_ok=True)
+        ro.write_text("{}")
+        lim = SandboxLimits(**limits)
+        fs = create_run_fs(work, lim, sandbox_identity(), readonly_binds=[ro], python=python_paths())
+        made.append(fs)
+        env, _ = sandbox_env({"SEED": "1"})
+        argv = bwrap.build_bwrap_argv("/usr/bin/bwrap", ["python", "experiment.py"], workdir=work, env=env,
+                                      limits=lim, mounts=fs.args)
+        return argv, work, fs, ro
+
+    yield build
+    for fs in made:
+        fs.close()
 
 
 def _pairs(argv, flag):
     return [(argv[i + 1], argv[i + 2]) for i, a in enumerate(argv) if a == flag]
 
 
-def test_command_line_isolates_and_binds_only_what_is_needed(tmp_path):
-    argv, work, scratch, ro = _argv(tmp_path)
+def test_command_line_isolates_and_binds_only_what_is_needed(argv_of):
+    argv, work, fs, ro = argv_of()
     for flag in ("--unshare-all", "--unshare-user", "--clearenv", "--die-with-parent", "--new-session"):
         assert flag in argv
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     assert argv[argv.index("--uid") + 1] == "65534" and "--share-net" not in argv
     binds, ro_binds = _pairs(argv, "--bind"), _pairs(argv, "--ro-bind") + _pairs(argv, "--ro-bind-try")
     assert ("/", "/") not in ro_binds + binds  # the whole host would be readable
-    assert binds == [(str(scratch), "/tmp"), (str(work), str(work))]  # the only writable places
-    sources = [Path(s) for s, _ in ro_binds]
+    if fs.overlay:  # nothing of the host is writable: /tmp, /dev/shm and the run dir's overlay live on the run's tmpfs
+        assert binds == [(str(fs.scratch / "tmp"), "/tmp"), (str(fs.scratch / "shm"), "/dev/shm"),
+                         (str(fs.scratch / "merged"), str(work))]
+    else:
+        assert binds == [(str(fs.scratch), "/tmp"), (str(work), str(work))]
+    targets = [Path(d) for _, d in ro_binds]
     home = Path.home()
-    assert all(s != home and home.is_relative_to(s) is False for s in sources)  # no home directory, no /
-    assert Path(sys.prefix) in sources and not any(s == Path(__file__).resolve().parents[3] for s in sources)
-    # Order: /tmp before the run directory under it, the run directory before the read-only file in it.
-    assert argv.index(str(scratch)) < argv.index(str(work)) < argv.index(str(ro))
+    assert all(t != home and home.is_relative_to(t) is False for t in targets)  # no home directory, no /
+    assert Path(sys.prefix) in targets and not any(t == Path(__file__).resolve().parents[3] for t in targets)
+    assert ("/proc/sys", "/proc/sys") in ro_binds and ("/proc/sysrq-trigger", "/proc/sysrq-trigger") in ro_binds
+    # Order: /tmp before anything under it (a venv, the run directory), the run directory before the file in it.
+    assert argv.index("/tmp") < argv.index(str(sys.prefix)) and argv.index("/tmp") < argv.index(str(work))
+    assert argv.index(str(work)) < argv.index(str(ro))
+    assert argv.index("/proc") < argv.index("/proc/sys")
     assert argv[argv.index("--chdir") + 1] == str(work)
     assert argv[-3:] == ["--", "python", "experiment.py"]
 
 
-def test_network_is_kept_only_when_asked_for(tmp_path):
-    argv = _argv(tmp_path, network=True)[0]
+def test_network_is_kept_only_when_asked_for(argv_of):
+    argv = argv_of(network=True)[0]
     assert "--share-net" in argv and ("/etc/resolv.conf", "/etc/resolv.conf") in _pairs(argv, "--ro-bind-try")
-    assert "/etc/resolv.conf" not in _argv(tmp_path, network=False)[0]
+    assert "/etc/resolv.conf" not in argv_of(network=False)[0]
 
 
 def test_environment_is_rebuilt_not_inherited(monkeypatch):
