@@ -77,9 +77,11 @@ ABSTRACT_RUN_IN = re.compile(rf"^{_WRAP}abstract{_WRAP}\s*[.:—–-]\s*\S", _FL
 REFERENCES_HEADING = re.compile(rf"^{_WRAP}{_NUM}(references|bibliography|references and notes|literature cited){_WRAP}$", _FLAGS)
 ACK_HEADING = re.compile(
     rf"^{_WRAP}{_NUM}(acknowledge?ments?|acknowledge?ment of funding|funding( statement| information| acknowledge?ments?)?|"
-    rf"financial (support|disclosure)|disclosure of funding|author contributions?|contributions|acknowledge?ments? and funding)"
+    rf"financial (support|disclosure)|disclosure of funding|author contributions?|contributions|"
+    rf"acknowledge?ments? and (disclosure of )?funding)"
     rf"{_WRAP}[.:]?{_WRAP}$", _FLAGS)
-ACK_RUN_IN = re.compile(rf"^{_WRAP}(acknowledge?ments?|funding)\s*[.:—–-]{_WRAP}\S", _FLAGS)
+# A paragraph opening with the word itself ("Acknowledgements. We thank", "**Acknowledgement** This work").
+ACK_RUN_IN = re.compile(rf"^{_WRAP}(acknowledge?ments?|funding)(?![A-Za-z])", _FLAGS)
 FUNDING_OPENING = re.compile(
     r"^\W*(this (work|research|project|material|paper|study) (is|was|has been|were)\s+(\w+\s+){0,3}?"
     r"(supported|funded|sponsored|financed)|we (also |would like to |wish to |gratefully |sincerely )*"
@@ -228,21 +230,38 @@ def _title_lines(head: str) -> list[str]:
     return []
 
 
+ACK_SECTION_MAX_WORDS = 400  # past this, a section without a next heading ends at its next blank line
+
+
+def _title_line(lines: list[str], i: int) -> bool:
+    """A short Title Case line standing alone ("Ethics Statement"): a heading in templates that
+    do not use capitals or markdown."""
+    line = lines[i].strip()
+    blank_before = i == 0 or not lines[i - 1].strip()
+    blank_after = i == len(lines) - 1 or not lines[i + 1].strip()
+    return (blank_before and blank_after and 0 < len(line.split()) <= 8 and not line.endswith(".")
+            and _is_name_line(line))
+
+
 def remove_sections(text: str, heading: re.Pattern[str], kind: str, rec: _Recorder) -> str:
-    """Drop each section whose heading matches, up to the next heading line."""
-    out, skipping = [], False
+    """Drop each section whose heading matches, up to the next heading line (or, for a section
+    without one, the first blank line after ACK_SECTION_MAX_WORDS words)."""
+    lines = text.split("\n")
+    out, skipping, words = [], False, 0
     removed: list[str] = []
-    for line in text.split("\n"):
+    for i, line in enumerate(lines):
         if heading.match(line):
-            skipping = True
+            skipping, words = True, 0
             removed.append(line)
             continue
-        if skipping and is_heading(line) and not heading.match(line):
+        if skipping and not heading.match(line) and (
+                is_heading(line) or _title_line(lines, i) or (not line.strip() and words >= ACK_SECTION_MAX_WORDS)):
             skipping = False
             rec.cut(kind, "\n".join(removed))
             removed = []
         if skipping:
             removed.append(line)
+            words += len(line.split())
         else:
             out.append(line)
     if removed:

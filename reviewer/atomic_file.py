@@ -7,11 +7,14 @@ import os
 import tempfile
 from pathlib import Path
 
+TEMP_SUFFIX = ".atomic-tmp"
+
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's pid in the name lets a later run tell a dead writer's leftovers from live ones.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -41,3 +44,29 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_stale_temps(directory: Path) -> int:
+    """Delete the temp files that writers killed mid-write (kill -9, power cut) left in
+    `directory`; a temp file whose writer is still alive is kept. Returns how many were removed."""
+    removed = 0
+    for tmp in Path(directory).glob(f".*{TEMP_SUFFIX}"):
+        parts = tmp.name[: -len(TEMP_SUFFIX)].split(".")
+        pid = parts[-2] if len(parts) >= 3 and parts[-2].isdigit() else None
+        if pid is not None and _alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

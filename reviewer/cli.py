@@ -1,12 +1,10 @@
 """`bench review PATH`: review one paper and print the review."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 

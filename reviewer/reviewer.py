@@ -39,6 +39,9 @@ class ReviewerConfig(BaseModel):
     max_tokens: int = Field(2048, ge=256)
     system_prompt: str | None = None  # overrides REVIEWER_SYSTEM (held-out judge prompts)
     max_attempts: int = Field(3, ge=1, le=10)
+    # re-asks while Strengths/Weaknesses hold degenerate items; what remains is dropped. One: each
+    # re-ask of the embedded model on a 4.5k-token paper costs a whole review's time
+    item_reasks: int = Field(1, ge=0, le=5)
 
     def label(self) -> str:
         """A name in the style of the published review files, e.g. `gpt-4o_temp_0_1_reflect_5`."""
@@ -108,9 +111,9 @@ async def _usable_items(
     client: ModelClient, convo: list[dict[str, str]], review: ReviewForm, config: ReviewerConfig,
     common: dict[str, Any], purpose: str,
 ) -> tuple[ReviewForm, list[str]]:
-    """Re-ask while Strengths/Weaknesses hold degenerate items (at most max_attempts - 1 times),
+    """Re-ask while Strengths/Weaknesses hold degenerate items (at most `item_reasks` times),
     then drop those that remain."""
-    for attempt in range(1, config.max_attempts):
+    for attempt in range(1, config.item_reasks + 1):
         problems = degenerate_items(review)
         if not problems:
             return review, []

@@ -20,41 +20,6 @@ _SORT_KEYS: list[Any] = [
 ]
 DEFAULT_SORT = MAIN_COLUMNS.index("Valid")
 
-_SCRIPT = """
-function sortTable(table, col, dir) {
-  const body = table.tBodies[0];
-  const rows = Array.from(body.rows);
-  const key = (row) => {
-    const cell = row.cells[col];
-    const v = cell.dataset.value;
-    if (v === undefined) return cell.textContent.trim().toLowerCase();
-    return v === "" ? null : parseFloat(v);
-  };
-  rows.sort((a, b) => {
-    const x = key(a), y = key(b);
-    if (x === y) return 0;
-    if (x === null) return 1;
-    if (y === null) return -1;
-    return (x < y ? -1 : 1) * (dir === "asc" ? 1 : -1);
-  });
-  rows.forEach((row) => body.appendChild(row));
-  table.querySelectorAll("th").forEach((th) => th.removeAttribute("aria-sort"));
-  table.tHead.rows[0].cells[col].setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
-  table.dataset.sortedBy = table.tHead.rows[0].cells[col].dataset.key;
-  table.dataset.sortDir = dir;
-}
-document.querySelectorAll("table.sortable").forEach((table) => {
-  Array.from(table.tHead.rows[0].cells).forEach((th, col) => {
-    th.addEventListener("click", () => {
-      const dir = table.dataset.sortedBy === th.dataset.key && table.dataset.sortDir === "desc" ? "asc" : "desc";
-      sortTable(table, col, dir);
-    });
-  });
-  const initial = table.dataset.defaultSort;
-  if (initial !== undefined) sortTable(table, parseInt(initial, 10), "desc");
-});
-"""
-
 def score_plot(rows: list[LeaderboardRow]) -> str | None:
     """Box plot of every reviewed paper's Overall score, valid papers' scores marked on top."""
     shown = [r for r in rows if r.scores_all]
@@ -150,7 +115,7 @@ def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard")
     } for i, (panel, board) in enumerate(boards(rows))]
     return render_page(
         "leaderboard.html.j2", title=title, boards=page_boards, columns=list(zip(_KEYS, MAIN_COLUMNS)),
-        default_sort=DEFAULT_SORT, checks=checks, figures=plots, script=_SCRIPT,
+        default_sort=DEFAULT_SORT, checks=checks, figures=plots,
         run_notes=[f"{r.model} / {r.template}, {n}" for r in rows for n in r.run_notes],
         imported=[f"{r.model} / {r.template}: {r.source}, accept rate {fmt(r.accept_rate, digits=2, count=False)}"
                   for r in rows if r.source != "bench run"],

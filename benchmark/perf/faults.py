@@ -35,19 +35,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from reviewer.atomic_file import TEMP_SUFFIX
+
 REPO = Path(__file__).resolve().parents[2]
 TINY_TEMPLATE = REPO / "tests" / "scientist" / "fixtures" / "tiny_template"
 MODEL = "openai/gpt-4o"  # priced by litellm's cost map, so the figures carry a real cost
 
 
 # ---- pieces ------------------------------------------------------------------------------
-def make_dataset(root: Path, n: int) -> Path:
+def make_dataset(root: Path, n: int, prefix: str = "p") -> Path:
     """A reviewer-evaluation folder of `n` short papers; each carries a marker the stub reads."""
     papers = root / "papers"
     papers.mkdir(parents=True, exist_ok=True)
     rows = ["paper_id\trating_1\trating_2\tdecision"]
     for i in range(n):
-        pid = f"p{i:03d}"
+        pid = f"{prefix}{i:03d}"
         accept = i % 2 == 0
         rows.append(f"{pid}\t{6 if accept else 3}\t{7 if accept else 4}\t{'Accept' if accept else 'Reject'}")
         (papers / f"{pid}.txt").write_text(
@@ -92,6 +94,15 @@ class Stub:
                 self.proc.kill()
                 self.proc.wait()
 
+    def control(self, **options: Any) -> None:
+        """Change the stub's faults while it keeps its port (a cached reply stays reachable)."""
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.api_base}/control", data=json.dumps(options).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            resp.read()
+
     def requests(self) -> list[dict[str, Any]]:
         if not self.log.exists():
             return []
@@ -129,7 +140,7 @@ def corrupt_records(out: Path) -> int:
 
 
 def temp_files(out: Path) -> int:
-    return sum(1 for p in out.rglob("*.tmp")) if out.exists() else 0
+    return sum(1 for p in out.rglob(f"*{TEMP_SUFFIX}")) if out.exists() else 0
 
 
 def _wait_for(predicate, timeout_s: float, proc: subprocess.Popen | None = None) -> bool:  # noqa: ANN001
@@ -175,13 +186,15 @@ def kill_eval(work: Path, k: int = 3, n_papers: int = 16, latency_s: float = 0.2
     for session in range(k + 1):
         before = set(valid_records(out))
         with Stub(work / f"stub_{session}", latency=latency_s) as stub:
-            proc = subprocess.Popen(eval_command(data, out, stub.api_base, "--no-cache", concurrency=concurrency),
-                                    cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    start_new_session=True)
+            with open(work / f"session_{session}.log", "w") as log:  # a file, not a pipe nobody reads
+                proc = subprocess.Popen(eval_command(data, out, stub.api_base, "--no-cache", concurrency=concurrency),
+                                        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                                        start_new_session=True)
             if session < k:
-                # a random point of the work: after a random number of reviews were saved, at a
-                # random moment within the next call
-                target = rng.randint(len(before), max(len(before), n_papers - 2))
+                # a random point of the work, the K kills spread over it: after a random number of
+                # reviews (within this kill's share of those left) were saved, at a random moment
+                share = max(1, (n_papers - len(before)) // (k - session + 1))
+                target = len(before) + rng.randint(0, share - 1)
                 _wait_for(lambda: bool(stub.requests()) and len(valid_records(out)) >= target, 300, proc)
                 time.sleep(rng.uniform(0, 2 * latency_s))
                 _kill(proc)
@@ -277,27 +290,30 @@ def kill_bench_run(work: Path, k: int = 3, n_ideas: int = 3, seed: int = 0) -> d
     kill_points: list[int] = []
     final_rc, final_tail = None, ""
     started = time.monotonic()
-    expected_s = None
     for session in range(k + 1):
         stages_before = _stage_records(out)
         done_before = {n: v for n, v in _db_ideas(out).items() if v[0] == "done"}
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True, text=True)
+        log_path = work / f"session_{session}.log"
+        with open(log_path, "w") as log:  # a file, not a pipe nobody reads
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                                    start_new_session=True)
         if session < k:
-            # at a random point of the work: after start-up, within the time a whole run takes
-            _wait_for(lambda: (out / "results.sqlite").exists(), 120, proc)
-            time.sleep(rng.uniform(0.5, expected_s or 6.0 * n_ideas))
+            # at a random point of the work, the K kills spread over the ideas: once a random number
+            # of ideas (within this kill's share of those left) is done, at a random moment of the next
+            share = max(1, (n_ideas - len(done_before)) // (k - session + 1))
+            target = len(done_before) + rng.randint(0, share - 1)
+            _wait_for(lambda: sum(v[0] == "running" or v[0] == "done" for v in _db_ideas(out).values()) > 0
+                      and sum(v[0] == "done" for v in _db_ideas(out).values()) >= target, 300, proc)
+            time.sleep(rng.uniform(0.0, 4.0))
             _kill(proc)
             kill_points.append(sum(v[0] == "done" for v in _db_ideas(out).values()))
         else:
-            t0 = time.monotonic()
             try:
-                _, err = proc.communicate(timeout=600)
+                proc.wait(timeout=600)
             finally:
                 if proc.poll() is None:
                     _kill(proc)
-            final_rc, final_tail = proc.returncode, _last_line(err or "")
-            expected_s = time.monotonic() - t0
+            final_rc, final_tail = proc.returncode, _last_line(log_path.read_text(errors="replace"))
         after = _stage_records(out)
         stages_twice += sum(1 for path, data in stages_before.items() if path in after and after[path] != data)
         lost_on_kill += sum(1 for path in stages_before if path not in after)
@@ -384,57 +400,67 @@ def disk_full(work: Path, n_papers: int = 16, size: str = "32k") -> dict[str, An
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def bad_replies(work: Path, n_papers: int = 6) -> dict[str, Any]:
-    """Malformed replies: repaired by re-asking when the next reply is good; when none is, the
-    papers fail (exit 1, counted) and nothing bad is cached, so a rerun asks again."""
+def bad_replies(work: Path, n_papers: int = 10) -> dict[str, Any]:
+    """Malformed replies: when every reply is bad the papers fail (exit 1, counted) and nothing is
+    cached, so a rerun against the same endpoint, healed, asks again; when only the first reply
+    is bad it is repaired by re-asking."""
     figures: dict[str, Any] = {"scenario": "truncated, non-JSON and schema-violating replies", "papers": n_papers}
     started = time.monotonic()
     for kind in ("truncated", "not_json", "schema"):
         data = make_dataset(work / kind / "data", n_papers)
+        repair_data = make_dataset(work / kind / "repair_data", n_papers, prefix="r")
         out = work / kind / "out"
         env = _env(BENCH_CACHE_DIR=str(work / kind / "cache"))
-        with Stub(work / kind / "stub_repair", bad_first=1, bad_kind=kind) as stub:
-            repaired = _run(eval_command(data, out / "repair", stub.api_base), env)
-            n_requests = len(stub.requests())
-        with Stub(work / kind / "stub_broken", bad_first=99, bad_kind=kind) as stub:
+        with Stub(work / kind / "stub", bad_first=99, bad_kind=kind) as stub:
             broken = _run(eval_command(data, out / "broken", stub.api_base), env)
-        broken_done = len(valid_records(out / "broken"))
-        with Stub(work / kind / "stub_healed") as stub:  # same cache: a cached bad reply would be served here
+            broken_done = len(valid_records(out / "broken"))
+            cached_after_broken = len(list((work / kind / "cache").rglob("*.json")))
+            seen = len(stub.requests())
+            stub.control(bad_first=0)  # healed, same port: a cached bad reply would be served now
             healed = _run(eval_command(data, out / "broken", stub.api_base), env)
-            asked_again = len({r["paper"] for r in stub.requests()})
+            asked_again = len({r["paper"] for r in stub.requests()[seen:]})
+            seen = len(stub.requests())
+            stub.control(bad_first=1)  # only the first reply of each paper is bad
+            repaired = _run(eval_command(repair_data, out / "repair", stub.api_base), env)
+            n_repair = len(stub.requests()) - seen
         figures[kind] = {
-            "repaired_exit_code": repaired.returncode, "repaired_papers": len(valid_records(out / "repair")),
-            "requests_per_paper": round(n_requests / n_papers, 2),
             "broken_exit_code": broken.returncode, "broken_last_line": _last_line(broken.stderr),
-            "broken_papers_done": broken_done,
+            "broken_papers_done": broken_done, "cache_entries_after_broken": cached_after_broken,
             "rerun_exit_code": healed.returncode, "rerun_papers_asked_again": asked_again,
             "rerun_papers_done": len(valid_records(out / "broken")),
+            "repaired_exit_code": repaired.returncode, "repaired_papers": len(valid_records(out / "repair")),
+            "requests_per_repaired_paper": round(n_repair / n_papers, 2),
         }
     figures["seconds"] = round(time.monotonic() - started, 1)
     return figures
 
 
-def corrupt_cache(work: Path, n_papers: int = 6) -> dict[str, Any]:
-    """Every response-cache entry cut in half between two runs."""
+def corrupt_cache(work: Path, n_papers: int = 10) -> dict[str, Any]:
+    """Every response-cache entry cut in half between two runs against the same endpoint."""
     data = make_dataset(work / "data", n_papers)
     cache = work / "cache"
-    env = _env(BENCH_CACHE_DIR=str(cache))
+    env = _env(BENCH_CACHE_DIR=str(cache), COLUMNS="400")
     started = time.monotonic()
-    with Stub(work / "stub_first") as stub:
+    with Stub(work / "stub") as stub:
         first = _run(eval_command(data, work / "out1", stub.api_base), env)
-    entries = list(cache.rglob("*.json"))
-    for path in entries:
-        text = path.read_text()
-        path.write_text(text[: len(text) // 2])
-    with Stub(work / "stub_second") as stub:
+        seen = len(stub.requests())
+        entries = list(cache.rglob("*.json"))
+        for path in entries:
+            text = path.read_text()
+            path.write_text(text[: len(text) // 2])
         second = _run(eval_command(data, work / "out2", stub.api_base), env)
-        asked = len({r["paper"] for r in stub.requests()})
+        asked = len({r["paper"] for r in stub.requests()[seen:]})
+        seen = len(stub.requests())
+        third = _run(eval_command(data, work / "out3", stub.api_base), env)  # the repaired cache serves all
+        third_requests = len(stub.requests()) - seen
+    log = (work / "out2" / "bench.log").read_text() if (work / "out2" / "bench.log").exists() else ""
     return {"scenario": "every response-cache entry truncated", "papers": n_papers, "first_exit_code": first.returncode,
             "entries_corrupted": len(entries), "second_exit_code": second.returncode,
             "second_papers_done": len(valid_records(work / "out2")), "papers_asked_again": asked,
-            "warnings_shown": second.stderr.count("unreadable entry"),
+            "warnings_on_terminal": second.stderr.count("unreadable entry"),
+            "warnings_in_bench_log": log.count("unreadable entry"),
             "entries_moved_aside": len(list(cache.rglob("*.corrupt"))),
-            "seconds": round(time.monotonic() - started, 1)}
+            "third_exit_code": third.returncode, "third_run_requests": third_requests, "seconds": round(time.monotonic() - started, 1)}
 
 
 SCENARIOS = ("kill_eval", "kill_bench_run", "storm", "disk_full", "bad_replies", "corrupt_cache")

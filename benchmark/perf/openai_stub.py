@@ -95,6 +95,14 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._send(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
                 return
+            if self.path.rstrip("/").endswith("/control"):  # change the faults, same port (same cache keys)
+                with state.lock:
+                    for key, value in request.items():
+                        if hasattr(state.args, key):
+                            setattr(state.args, key, type(getattr(state.args, key))(value))
+                    state.per_paper.clear()
+                self._send(200, {"ok": True})
+                return
             prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages", []))
             match = MARKER.search(prompt)
             paper = match.group(1) if match else "?"

@@ -45,8 +45,9 @@ _VENUE_FINAL = re.compile(r"(published|accepted|presented)\s+(as|at)\s+(a\s+)?(c
                           r"(iclr|neurips|icml|the\s+\w+\s+(international\s+)?conference)|proceedings of the", _I)
 _VENUE_REVIEW = re.compile(r"under\s+review\s+(as|at)|preprint\.?\s+under\s+review", _I)
 _ACK = re.compile(r"^[\W_]*([a-z]?\d*(\.\d+)*\.?\s*)?(acknowledge?ments?|funding)\b", _M)
-_FUNDING = re.compile(r"\b(was|is|were|been)\s+(\w+\s+){0,3}?(supported|funded)\s+(in part\s+)?by\b|\bgrant\s+(no\.?|number|#)?\s*"
-                      r"[a-z0-9-]{4,}|\bwe (would like to )?thank\b", _I)
+_FUNDING = re.compile(r"\b(supported|funded|sponsored)\s+(in part |partially |partly )?by\b[^.]{0,100}?\b(grants?|foundation|"
+                      r"fellowships?|awards?|program|programme|council|agency|ministry|nsf|nih|darpa|erc|epsrc|nserc|cifar)\b"
+                      r"|\bgrant\s+(no\.?|number|#)\s*[a-z0-9-]{4,}|\bwe (would like to )?thank\b", _I)
 _CODE_HOST = re.compile(r"(github\.com|gitlab\.com|bitbucket\.org|huggingface\.co)\s?/\s?([\w.-]+)", _I)
 _PERSONAL = re.compile(r"[\w-]+\.github\.io|sites\.google\.com|/~[\w-]+|\bpeople\.[\w-]+\.(edu|ac\.\w+)", _I)
 _ANON_LINK = re.compile(r"anonymous\.4open\.science|anonymous\s*github|/anonymous[\w-]*|anonymi[sz]ed\s+(code|repository|link)", _I)

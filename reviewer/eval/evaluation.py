@@ -374,10 +374,12 @@ async def areview_dataset(
     out_dir/records/<id>.json before the next is awaited, so a killed run resumes where it stopped;
     a record made with the other anonymization setting is not reused."""
     from reviewer.review_file import areview_file
+    from reviewer.atomic_file import remove_stale_temps
     from reviewer.reviewer import load_record, save_record
 
     records_dir = Path(out_dir) / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(records_dir)  # left by a run killed mid-write; its paper is reviewed again
     done, todo = {}, []
     for pid in dataset.ids:
         path = records_dir / f"{pid}.json"

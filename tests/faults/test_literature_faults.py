@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reviewer.atomic_file import TEMP_SUFFIX
 from scientist.stages.literature import LiteratureClient, LiteratureUnavailable
 
 FIXTURE = Path(__file__).resolve().parents[1] / "scientist" / "fixtures" / "s2_search_grokking.json"
@@ -70,4 +71,4 @@ def test_the_cache_is_written_atomically(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic.os, "fsync", lambda fd: dies_mid_write(fd, None))
     with pytest.raises(KeyboardInterrupt):
         lit.search("grokking")
-    assert list(tmp_path.rglob("*.json")) == [] and list(tmp_path.rglob("*.tmp")) == []
+    assert list(tmp_path.rglob("*.json")) == [] and list(tmp_path.rglob(f"*{TEMP_SUFFIX}")) == []

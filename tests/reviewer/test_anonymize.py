@@ -198,3 +198,14 @@ def test_links_broken_over_lines_and_stray_affiliation_lines_go():
         assert leak not in out.text, leak
     assert "Next sentence stays here" in out.text and "Johns Hopkins University (Dong" in out.text
     assert out.summary()["affiliation"] == 2
+
+
+def test_acknowledgement_forms_of_other_templates_go_and_the_next_section_stays():
+    text = ("# T\n\n" + ABSTRACT + BODY + "\n\n**Acknowledgement** we would like to thank Bob for the grant.\n\n"
+            "Acknowledgments and Disclosure of Funding\n\nWe got money from the Acme fund.\n\n"
+            "Ethics Statement\n\nOur work raises no concerns.\n\nAcknowledgements\n\n" + "thanks " * 500
+            + "\n\nA closing paragraph that belongs to the paper stays.\n\n" + REFS)
+    out = anonymize_text(text).text
+    assert "Bob" not in out and "Acme" not in out and "thanks thanks" not in out
+    assert "Ethics Statement" in out and "Our work raises no concerns." in out
+    assert "A closing paragraph that belongs to the paper stays." in out

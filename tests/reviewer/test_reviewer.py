@@ -117,7 +117,7 @@ def test_degenerate_items_are_rejected_and_reasked(strengths, weaknesses, proble
 def test_items_still_degenerate_after_reasking_are_dropped_not_shown():
     bad = _with_items(["Srstgthnh", *GOOD_S], [*GOOD_W, GOOD_S[0]])
     client = ScriptedModelClient(lambda m, p: bad)
-    record = review_paper(PAPER, ReviewerConfig(model="gpt-4o", max_attempts=3), client=client)
+    record = review_paper(PAPER, ReviewerConfig(model="gpt-4o", item_reasks=2), client=client)
     assert len(client.requests) == 3  # the review and two re-asks
     review = record.reviews[0]
     assert review.strengths == [] and review.weaknesses == GOOD_W  # the shared sentence went from both lists

@@ -461,3 +461,13 @@ def test_check_survives_hostile_folders(byo):
     assert "error: experiment.py: syntax error: source code string cannot contain null bytes" in res.output
     assert "error: odd.py: cannot be read" in res.output
     assert "seed_ideas.json: cannot be read" in res.output or "seed_ideas.json [line" in res.output
+
+
+def test_template_check_and_list_are_light(tmp_path):
+    """No model call: neither litellm, llama.cpp nor torch is imported (`pip install .` lacks two)."""
+    from test_light_imports import _heavy_modules_loaded
+
+    for args in (("template", "check", str(template_dir("grokking"))), ("template", "list")):
+        loaded, proc = _heavy_modules_loaded(tmp_path, *args)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert loaded == [], args
