@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from reviewer.llm.embedded import embedded_model, reviewer_note
+
 from scientist.stages.review import DEFAULT_REVIEWER, REVIEWER_ENV, default_reviewers  # noqa: F401
 
 
@@ -35,13 +37,20 @@ class ReviewPanel(BaseModel):
 
     def label(self) -> str:
         config = ", ".join(f"{k}={v}" for k, v in sorted(self.reviewer_config.items()))
-        parts = [f"reviewer panel: {' + '.join(self.reviewers)}"]
+        parts = [f"reviewer panel: {' + '.join(map(_shown, self.reviewers))}"]
         if config:
             parts.append(f"config: {config}")
         parts.append(f"calibrator: {self.calibrator or 'none'}" + (" (FORCED TRANSFER)" if self.force_calibrator else ""))
         if self.self_review:
             parts.append("SELF-REVIEW (the model judged its own papers)")
         return "; ".join(parts)
+
+
+def _shown(reviewer: str) -> str:
+    """A reviewer's name on a board; the embedded model is marked, its scores test the pipeline only."""
+    if reviewer_note(reviewer) is None:
+        return reviewer
+    return f"{reviewer} [smoke-test reviewer, {embedded_model(reviewer).parameters} parameters]"
 
 
 def calibrator_id(path: Path | None) -> str | None:

@@ -87,7 +87,7 @@ def test_cli_refuses_model_as_its_own_reviewer_and_prints_the_panel(tmp_path, mo
     result = CliRunner().invoke(main, ["run", "m", "--templates", "grokking", "--ideas", "1", "--no-preflight",
                                        "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    assert f"reviewer panel: {DEFAULT_REVIEWER}; calibrator: none" in result.output
+    assert f"reviewer panel: {DEFAULT_REVIEWER} [smoke-test reviewer, 135M parameters]; calibrator: none" in result.output
     from benchmark.results_db import ResultsDB
 
     with ResultsDB(tmp_path / "r") as db:
@@ -136,3 +136,11 @@ def test_review_stage_refuses_or_marks_a_calibrator_of_another_reviewer(tmp_path
     same = review_panel(pdf, "p", client_for, ["gpt-4o"], calibrator=cal)  # fit on this reviewer: applied
     assert same.calibrated and not same.calibrator_transfer and same.members[0]["decision"] == "Accept"
     assert "FORCED TRANSFER" in make_panel("m", ["judge-x"], calibrator=cal, force_calibrator=True).label()
+
+
+def test_a_board_judged_by_the_embedded_model_is_labelled_smoke_test() -> None:
+    from benchmark.panel import make_panel
+
+    label = make_panel("gpt-4o", ["local/smollm2"]).label()
+    assert "smoke-test reviewer" in label and "135M" in label
+    assert "smoke-test" not in make_panel("local/smollm2", ["gpt-4o"]).label()
