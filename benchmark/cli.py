@@ -20,7 +20,7 @@ COMMAND_MODULES = (
     "scientist.templates.cli",  # bench template baseline|list
     "scientist.cli",  # bench scientist run
     "benchmark.cli_run",  # bench run, bench leaderboard
-    "scientist.demo.cli",  # bench demo
+    "benchmark.demo.cli",  # bench demo
 )
 
 

@@ -1,7 +1,7 @@
 """A template in the AI Scientist's layout (experiment.py with only --out_dir, final_info.json
 nested per dataset, a \\section{} skeleton with placeholder bodies and its own .sty/.bst,
 references embedded with filecontents, ideas.json beside seed_ideas.json), written for this
-project (scientist/demo/template), through the whole pipeline with recorded replies: real
+project (benchmark/demo/template), through the whole pipeline with recorded replies: real
 bubblewrap, real pdflatex + bibtex, real validity checks."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from scientist_helpers import review_json
 
-from scientist.demo.responder import DemoResponder, load_replies
-from scientist.demo.run import copy_template
+from benchmark.demo.responder import DemoResponder, load_replies
+from benchmark.demo.run import copy_template
 from scientist.pipeline import PipelineConfig, run_pipeline
 from scientist.sandbox import SandboxLimits
 from scientist.templates import load_template, template_label

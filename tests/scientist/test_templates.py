@@ -348,7 +348,7 @@ def test_full_cpu_baseline_learns_within_five_minutes(name, tmp_path):
 @pytest.fixture
 def byo(tmp_path):  # type: ignore[no-untyped-def]
     """A usable template folder outside the package (the demo's, in the AI Scientist's layout)."""
-    from scientist.demo.run import copy_template as copy_demo
+    from benchmark.demo.run import copy_template as copy_demo
 
     return copy_demo(tmp_path / "byo")
 

@@ -23,8 +23,8 @@ def register(group: click.Group) -> None:
         compiled paper, review, validity checks and board are real.
         """
         from reviewer.cli_support import ExitCode, fail
-        from scientist.demo.responder import SCRIPTED_MODEL
-        from scientist.demo.run import DemoUnavailable, run_demo
+        from benchmark.demo.responder import SCRIPTED_MODEL
+        from benchmark.demo.run import DemoUnavailable, run_demo
 
         click.echo(f"bench demo: the scientist is '{SCRIPTED_MODEL}', SCRIPTED replies recorded for this demo "
                    f"(not a model); experiments, plots, LaTeX, the {reviewer} review, validity and board are real.",

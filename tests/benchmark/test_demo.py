@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from scientist_helpers import review_json
 
-from scientist.demo import run as demo
-from scientist.demo.responder import SCRIPTED_MODEL, DemoResponder, load_replies
+from benchmark.demo import run as demo
+from benchmark.demo.responder import SCRIPTED_MODEL, DemoResponder, load_replies
 
 needs_tools = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("bwrap") is None,
                                  reason="needs pdflatex and bubblewrap")

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from scientist.demo.responder import LITELLM_NAME, SCRIPTED_MODEL, DemoResponder
+from benchmark.demo.responder import LITELLM_NAME, SCRIPTED_MODEL, DemoResponder
 
 DEFAULT_REVIEWER = "local/smollm2"
 TEMPLATE_NAME = "logreg_demo"  # the shipped template's folder name in the demo output
@@ -58,7 +58,7 @@ def preflight(reviewer: str) -> None:
 
 def copy_template(dest: Path) -> Path:
     """The shipped demo template (the AI Scientist's layout) copied to `dest`."""
-    src = resources.files("scientist.demo").joinpath("template")
+    src = resources.files("benchmark.demo").joinpath("template")
     with resources.as_file(src) as path:
         shutil.copytree(path, dest, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "run_*", "*.pyc"))

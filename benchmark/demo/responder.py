@@ -17,7 +17,7 @@ _SECTION = re.compile(r'Write the "([^"]+)" section')
 
 
 def load_replies(path: Path | None = None) -> dict[str, Any]:
-    text = path.read_text() if path else resources.files("scientist.demo").joinpath("replies.json").read_text()
+    text = path.read_text() if path else resources.files("benchmark.demo").joinpath("replies.json").read_text()
     return json.loads(text)
 
 
