@@ -27,6 +27,8 @@ INTRO = (
 def _ci(value: float | None, ci: Sequence[float] | None) -> str:
     if value is None:
         return "–"
+    if ci and not all(c is not None and np.isfinite(c) for c in ci):  # a constant predictor (marker in no paper)
+        return f"{value:.3f} [CI undefined]"
     return f"{value:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
 
 

@@ -48,7 +48,9 @@ def _console():
 @click.option("--papers", type=READ_DIR, default=None, help="Papers folder, to review live with --model.")
 @click.option("--model", default=None, help="Model for live reviewing (e.g. gpt-4o, local/smollm2).")
 @click.option("--api-base", default=None, help="Live mode: endpoint of an openai/<name> model served elsewhere.")
-@click.option("--no-cache", is_flag=True, help="Live mode: do not read or write the response cache (or BENCH_NO_CACHE=1).")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the caches (or BENCH_NO_CACHE=1): live replies, and the audit and text "
+                   "baseline kept under the dataset's content hash.")
 @click.option("--reflections", default=0, show_default=True, type=int)
 @click.option("--fewshot", default=0, show_default=True, type=int)
 @click.option("--ensemble", default=1, show_default=True, type=int)
@@ -60,14 +62,18 @@ def _console():
               help="Live mode: review the paper texts as given (default: anonymized, see reviewer/anonymize.py).")
 @click.option("--calibrator", type=READ_FILE, default=None,
               help="Calibrator JSON from `bench reviewer calibrate`. With it, the flat top-level keys of --json "
-                   "(roc_auc, balanced_accuracy, ...) are the calibrated row's (the 'stacked: N configurations' row "
-                   "for a stacked calibrator); `rows` holds every row.")
+                   "(roc_auc, balanced_accuracy, ...) are the calibrated figures, and `primary_row` names their "
+                   "entry under `rows`: '<configuration> (calibrated)', or 'stacked_calibrator (calibrated)' for a "
+                   "stacked calibrator; `rows` holds every row.")
 @click.option("--text-baseline/--no-text-baseline", default=True, show_default=True,
               help="Add the TF-IDF + logistic-regression rows (anonymized and raw text, cross-fitted) when the "
                    "dataset folder (or --papers) has the paper texts.")
 @click.option("--audit/--no-audit", "audit", default=True, show_default=True,
               help="Audit the paper texts for label leaks (bench data audit); rows of recorded reviews on a "
                    "dataset the audit calls leaky get a note.")
+@click.option("--refit-resamples", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Text-baseline intervals from this many resamples, each cross-fitted afresh (slow: a fit per "
+                   "resample). 0: the out-of-fold predictions are held fixed, and the rows say so.")
 @click.option("--cross-fit", is_flag=True,
               help="Also add out-of-fold calibrated P(accept) per configuration (nested CV; slower).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -77,7 +83,8 @@ def _console():
 @click.option("--resamples", default=1000, show_default=True, type=int, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", default=0, show_default=True, type=int)
 def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflections, fewshot, ensemble, concurrency, limit, out_dir,
-                 no_anonymize, calibrator, text_baseline, audit, cross_fit, json_out, report_dir, notes_file, resamples, seed) -> None:
+                 no_anonymize, calibrator, text_baseline, audit, refit_resamples, cross_fit, json_out, report_dir, notes_file,
+                 resamples, seed) -> None:
     """Score an LLM reviewer against the human decisions and ratings of RATINGS."""
     from reviewer.eval.calibration import CalibrationError, load_calibrator
     from reviewer.eval.dataset import load_dataset, read_reviews
@@ -119,7 +126,8 @@ def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflection
 
             with _console().status("auditing the paper texts and fitting the text baseline ..."):
                 add_text_rows(result, dataset, papers or ratings.parent / "papers", text_baseline=text_baseline,
-                              audit=audit, recorded=bool(reviews) or no_anonymize, n_resamples=resamples, seed=seed)
+                              audit=audit, recorded=bool(reviews) or no_anonymize, n_resamples=resamples, seed=seed,
+                              refit_resamples=refit_resamples, cache=not no_cache)
     except (DatasetError, CalibrationError, FileNotFoundError) as err:
         fail(str(err))
     except OSError as err:  # e.g. the disk filled up under --out-dir

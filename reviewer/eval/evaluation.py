@@ -52,6 +52,12 @@ class ScoredRow:
     prob_y: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     leaky: bool = False  # scored on texts the audit calls leaky
+    # Rows with figures fitted on the scored papers themselves (cross-fitted text baseline or
+    # calibrator): whether the bootstrap refits inside each resample (True) or holds the
+    # out-of-fold predictions fixed (False), and in words which figures that concerns.
+    # None: nothing in the row was fitted on these papers.
+    ci_refit: bool | None = None
+    ci_method: str | None = None
 
     def flat(self) -> dict:
         out = self.metrics.as_flat_dict()
@@ -61,16 +67,32 @@ class ScoredRow:
             for key, value in cal.items():
                 if key == "ci":
                     ci.update(value)
+                elif key == "ci_undefined":
+                    out.setdefault("ci_undefined", {}).update(value)
                 elif key == "n":
                     out["n_calibrated"] = value
                 else:
                     out[key] = value
         out["name"], out["label"], out["kind"] = self.name, self.label, self.kind
+        _add_provenance(out, self)
         if self.leaky:
             out["leaky_texts"] = True
         if self.notes:
             out["notes"] = self.notes
         return out
+
+
+def _add_provenance(out: dict, row: ScoredRow) -> None:
+    if row.ci_refit is not None:
+        out["ci_refit"] = row.ci_refit
+    if row.ci_method:
+        out["ci_method"] = row.ci_method
+
+
+# What the intervals of rows fitted on the scored papers mean when the fit is not repeated.
+NO_REFIT = ("bootstrap of the papers with the out-of-fold predictions held fixed: the {what} is NOT refit "
+            "inside each resample, so the interval leaves out the variability of fitting (a refit would "
+            "widen it)")
 
 
 @dataclass
@@ -88,8 +110,8 @@ class EvalResult:
         return [r for r in self.rows if r.kind == "reviewer"]
 
     def primary_row(self) -> ScoredRow | None:
-        """The row the flat --json keys describe: with a calibrator, the calibrated row (the stacked
-        row for a stacked calibrator); otherwise the first reviewer configuration."""
+        """The row whose figures the flat --json keys give: with a calibrator, the calibrated row
+        (the stacked row for a stacked calibrator); otherwise the first reviewer configuration."""
         if self.calibrator is not None:
             stacked = [r for r in self.rows if r.kind == "stacked" and r.name == STACKED_CALIBRATOR_ROW]
             if stacked:
@@ -100,21 +122,27 @@ class EvalResult:
         return self.reviewers[0] if self.reviewers else None
 
     def to_json_dict(self) -> dict:
-        """Flat keys for `primary_row()`; with a calibrator they are its calibrated metrics (the
-        uncalibrated ones stay under `rows`); every row under `rows`."""
+        """Flat keys for `primary_row()`, and `primary_row` names the entry of `rows` they are copied
+        from: with a calibrator that is the calibrated entry `<row> (calibrated)`, listed under `rows`
+        beside the row's own (uncalibrated) figures; every row under `rows`."""
+        rows = {row.name: row.flat() for row in self.rows}
         primary_row = self.primary_row()
-        primary = primary_row.flat() if primary_row else {}
+        primary, primary_name = (primary_row.flat(), primary_row.name) if primary_row else ({}, None)
         if self.calibrator is not None and primary_row is not None and primary_row.calibrated is not None:
             primary = calibrated_flat(primary_row)
+            primary_name = primary["name"]
+            rows[primary_name] = primary
         return {
             **primary,
-            "primary_row": primary_row.name if primary_row else None,
+            "primary_row": primary_name,
             "dataset": self.dataset, "n_papers": self.n_papers, "n_accepted": self.n_accepted,
             "bootstrap_resamples": self.n_resamples, "ci_level": 0.95,
+            "ci_method": "stratified percentile bootstrap of the papers (accepted and rejected counts kept); "
+                         "rows with ci_refit false hold their fitted predictions fixed inside the resamples",
             "calibrator": self.calibrator,
             "published": PUBLISHED,
             "audit": self.audit,
-            "rows": {row.name: row.flat() for row in self.rows},
+            "rows": rows,
         }
 
     def write_json(self, path: str | Path) -> None:
@@ -126,21 +154,38 @@ class EvalResult:
 STACKED_CALIBRATOR_ROW = "stacked_calibrator"
 
 
+CALIBRATED_SUFFIX = " (calibrated)"
+
+
 def calibrated_flat(row: ScoredRow) -> dict:
-    """A row's calibrated metrics under the plain names (roc_auc, balanced_accuracy, ...)."""
+    """A row's calibrated metrics under the plain names (roc_auc, balanced_accuracy, ...), as an
+    entry of its own: `<row> (calibrated)`, kind `calibrated`, `of_row` the row it calibrates."""
     cal = row.calibrated.as_flat_dict()
     out: dict = {"n": cal["n"], "ci": {}}
     for key, value in cal.items():
-        if key in ("n", "ci"):
+        if key in ("n", "ci", "ci_undefined"):
             continue
         out[key.removeprefix("calibrated_")] = value
     for key, value in cal["ci"].items():
         out["ci"][key.removeprefix("calibrated_")] = value
+    if cal.get("ci_undefined"):
+        out["ci_undefined"] = {k.removeprefix("calibrated_"): v for k, v in cal["ci_undefined"].items()}
     out["n_calibrated"] = cal["n"]
-    out["name"], out["label"], out["kind"] = row.name, row.label, row.kind
+    out["name"], out["label"], out["kind"] = row.name + CALIBRATED_SUFFIX, row.label + CALIBRATED_SUFFIX, "calibrated"
+    out["of_row"] = row.name
+    _add_provenance(out, row)
     if row.notes:
         out["notes"] = row.notes
     return out
+
+
+def _copy_unprefixed(metrics: MetricSet, names: Sequence[str] = ("brier", "ece")) -> None:
+    """Brier and ECE also under their plain names (they exist only for probabilities)."""
+    for name in names:
+        metrics.values[name] = metrics.values[f"calibrated_{name}"]
+        metrics.ci[name] = metrics.ci.get(f"calibrated_{name}", (math.nan, math.nan))
+        if f"calibrated_{name}" in metrics.undefined_ci:
+            metrics.undefined_ci[name] = metrics.undefined_ci[f"calibrated_{name}"]
 
 
 # ---------------------------------------------------------------- rows
@@ -167,7 +212,13 @@ def score_review_table(
         row.calibrated, row.prob, row.prob_y, cal_notes = _calibrated_metrics(
             dataset, ids, calibrator, calibrator_tables or [table], n_resamples, seed)
         row.notes += cal_notes
+        if row.calibrated is not None:
+            row.ci_method = HELD_OUT
     return row
+
+
+HELD_OUT = ("calibrated figures: the calibrator (fit on other papers) is held fixed; the interval is a bootstrap "
+            "of the held-out papers it never saw")
 
 
 def _calibrated_metrics(dataset, ids, calibrator, tables, n_resamples, seed):
@@ -189,9 +240,7 @@ def _calibrated_metrics(dataset, ids, calibrator, tables, n_resamples, seed):
     for key in ("calibrated_mae",):
         metrics.values.pop(key, None)
         metrics.ci.pop(key, None)
-    for name in ("brier", "ece"):  # the keys the issue asks for, unprefixed
-        metrics.values[name] = metrics.values[f"calibrated_{name}"]
-        metrics.ci[name] = metrics.ci.get(f"calibrated_{name}", (math.nan, math.nan))
+    _copy_unprefixed(metrics)
     return metrics, prob, y, notes
 
 
@@ -214,28 +263,44 @@ def stacked_calibrator_row(
     metrics.ci.pop("mae", None)
     return ScoredRow(STACKED_CALIBRATOR_ROW, label, "stacked", metrics, calibrated, y=prob_y, score=prob,
                      rating=rating.to_numpy(float), prob=prob, prob_y=prob_y,
-                     notes=notes + ["decision = the calibrator's cut-off; AUC and Spearman of its P(accept)"])
+                     notes=notes + ["decision = the calibrator's cut-off; AUC and Spearman of its P(accept)"],
+                     ci_method=HELD_OUT)
 
 
 def text_baseline_row(
     dataset: ReviewerDataset, texts: Sequence[str], *, anonymized: bool = True, n_resamples: int = 1000, seed: int = 0,
+    refit_resamples: int = 0,
 ) -> ScoredRow:
-    """TF-IDF + logistic regression on the paper texts, cross-fitted: the bar a reviewer must clear."""
-    from reviewer.eval.text_baseline import FOLDS, cross_fitted_scores
+    """TF-IDF + logistic regression on the paper texts, cross-fitted: the bar a reviewer must clear.
+
+    `refit_resamples` > 0: the intervals come from that many resamples, each cross-fitted afresh
+    (the fit's own variability included); 0: the out-of-fold predictions are held fixed, and the
+    row says so."""
+    from reviewer.eval.metrics import replicate_intervals
+    from reviewer.eval.text_baseline import FOLDS, cross_fitted_scores, refit_replicates
 
     frame = dataset.frame()
     y = frame["accept"].to_numpy(int)
     prob = cross_fitted_scores(texts, y, seed=seed)
     rating = frame["mean_rating"].to_numpy(float)
     metrics = evaluate(y, decision=(prob >= 0.5).astype(int), score=prob, mean_rating=rating,
-                       n_resamples=n_resamples, seed=seed)
+                       n_resamples=0 if refit_resamples else n_resamples, seed=seed)
+    if refit_resamples:
+        idx, probs = refit_replicates(texts, y, resamples=refit_resamples, seed=seed)
+        metrics.ci = replicate_intervals(y[idx], decision_rows=(probs >= 0.5).astype(int), score_rows=probs,
+                                         rating_rows=rating[idx])
+        method = (f"bootstrap with refitting: each of {refit_resamples} stratified resamples is cross-fitted "
+                  f"afresh ({FOLDS} folds grouped by paper), vocabulary, IDF and classifier included")
+    else:
+        method = NO_REFIT.format(what="text classifier")
     metrics.values.pop("mae", None)
     metrics.ci.pop("mae", None)
     which = "anonymized" if anonymized else "raw (not anonymized)"
     return ScoredRow("text-baseline" if anonymized else "text-baseline-raw",
                      f"text baseline: TF-IDF + LR on {which} text", "text-baseline", metrics, y=y, score=prob,
                      rating=rating, notes=[f"out-of-fold P(accept), {FOLDS}-fold cross-fitting (vectorizer included); "
-                                           "decision = P >= 0.5 (class-balanced fit)"])
+                                           "decision = P >= 0.5 (class-balanced fit)", f"intervals: {method}"],
+                     ci_refit=bool(refit_resamples), ci_method=method)
 
 
 LEAK_NOTE = ("reviews of paper texts the audit calls leaky ({reasons}): part of these figures can come "
@@ -256,36 +321,70 @@ def add_leak_notes(result: EvalResult, audit) -> None:  # noqa: ANN001 (AuditRes
 
 def add_text_rows(
     result: EvalResult, dataset: ReviewerDataset, papers_dir: Path, *, text_baseline: bool = True, audit: bool = True,
-    recorded: bool = True, n_resamples: int = 1000, seed: int = 0,
+    recorded: bool = True, n_resamples: int = 1000, seed: int = 0, refit_resamples: int = 0, cache: bool = True,
 ) -> None:
     """Rows and notes that need the paper texts: the text-baseline rows (anonymized and raw), and
     the leak audit of the raw texts, whose verdict marks rows of reviews made from those texts
     (`recorded`: recorded reviews, or live ones with anonymization off). Nothing happens when a
-    rated paper has no text."""
-    from reviewer.eval.dataset import read_paper_text
+    rated paper has no text. Both are kept in the text-rows cache under the dataset's content hash
+    (`reviewer.eval.text_rows_cache`): a rerun on the same papers and labels reads them back."""
+    from reviewer.eval.text_rows_cache import TextRowsCache, paper_files, text_rows_key
 
     papers_dir = Path(papers_dir)
     try:
-        texts = [read_paper_text(papers_dir, pid) for pid in dataset.ids]
+        files = paper_files(papers_dir, dataset.ids)
     except DatasetError as err:
         log.warning("no text-baseline row or leak audit: %s", err)
         return
+    store = TextRowsCache() if cache else None
+    key = text_rows_key(dataset, files, text_baseline=text_baseline, audit=audit, n_resamples=n_resamples,
+                        seed=seed, refit_resamples=refit_resamples, dataset_name=result.dataset)
+    hit = store.get(key) if store is not None else None
+    if hit is not None:
+        audit_dict, rows = hit
+    else:
+        audit_dict, rows = _text_rows(dataset, papers_dir, text_baseline=text_baseline, audit=audit,
+                                      n_resamples=n_resamples, seed=seed, refit_resamples=refit_resamples,
+                                      dataset_name=result.dataset)
+        if store is not None:
+            store.put(key, audit_dict, rows)
+    if audit_dict is not None:
+        from reviewer.eval.audit import AuditResult
+
+        result.audit = audit_dict
+        if recorded:
+            add_leak_notes(result, AuditResult.model_construct(**audit_dict))  # read back: trusted, may hold nulls
+    if rows:
+        position = next((i for i, r in enumerate(result.rows) if r.kind == "human"), len(result.rows))
+        result.rows[position:position] = rows
+
+
+def _text_rows(
+    dataset: ReviewerDataset, papers_dir: Path, *, text_baseline: bool, audit: bool, n_resamples: int, seed: int,
+    refit_resamples: int, dataset_name: str,
+) -> tuple[dict | None, list[ScoredRow]]:
+    """The leak audit of the raw texts (as a dict) and the two text-baseline rows, computed."""
+    from reviewer.eval.dataset import read_paper_text
+
+    texts = [read_paper_text(papers_dir, pid) for pid in dataset.ids]
     y = dataset.frame()["accept"].to_numpy(int)
+    audit_dict, rows = None, []
     if audit:
         from reviewer.eval.audit import audit_texts
 
-        raw = audit_texts(texts, y, dataset=result.dataset, n_resamples=n_resamples, seed=seed, text_baseline=False)
-        result.audit = raw.model_dump(mode="json", exclude={"text_top_terms"})
-        if recorded:
-            add_leak_notes(result, raw)
+        raw = audit_texts(texts, y, dataset=dataset_name, n_resamples=n_resamples, seed=seed, text_baseline=False)
+        from reviewer.eval.text_rows_cache import json_safe
+
+        audit_dict = json_safe(raw.model_dump(mode="json", exclude={"text_top_terms"}))  # NaN (no interval): null
     if text_baseline and len(np.unique(y)) == 2 and np.bincount(y).min() >= 5:
         from reviewer.anonymize import anonymize_text
 
         anonymized = [anonymize_text(t).text for t in texts]
-        position = next((i for i, r in enumerate(result.rows) if r.kind == "human"), len(result.rows))
-        result.rows[position:position] = [
-            text_baseline_row(dataset, anonymized, anonymized=True, n_resamples=n_resamples, seed=seed),
-            text_baseline_row(dataset, texts, anonymized=False, n_resamples=n_resamples, seed=seed)]
+        rows = [text_baseline_row(dataset, anonymized, anonymized=True, n_resamples=n_resamples, seed=seed,
+                                  refit_resamples=refit_resamples),
+                text_baseline_row(dataset, texts, anonymized=False, n_resamples=n_resamples, seed=seed,
+                                  refit_resamples=refit_resamples)]
+    return audit_dict, rows
 
 
 def human_baseline(dataset: ReviewerDataset, *, n_resamples: int = 1000, seed: int = 0) -> ScoredRow:
@@ -450,9 +549,7 @@ def _oof_metric_sets(y, cv, mean_rating, n_resamples, seed) -> MetricSet:
                        n_resamples=n_resamples, seed=seed, prefix="calibrated_")
     metrics.values.pop("calibrated_mae", None)  # a probability is not on the rating scale
     metrics.ci.pop("calibrated_mae", None)
-    for name in ("brier", "ece"):
-        metrics.values[name] = metrics.values[f"calibrated_{name}"]
-        metrics.ci[name] = metrics.ci[f"calibrated_{name}"]
+    _copy_unprefixed(metrics)
     return metrics
 
 
@@ -476,7 +573,9 @@ def cross_fitted_rows(
         row.calibrated = _oof_metric_sets(y, cv, frame["mean_rating"].to_numpy(float), n_resamples, seed)
         row.prob, row.prob_y = cv.prob, y
         row.notes.append("calibrated columns: out-of-fold P(accept), nested 5-fold CV on this dataset "
-                         f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))})")
+                         f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))}); their intervals "
+                         + NO_REFIT.format(what="nested-CV calibrator"))
+        row.ci_refit, row.ci_method = False, "calibrated figures: " + NO_REFIT.format(what="nested-CV calibrator")
     if len(tables) < 2:
         return
     ids = [i for i in dataset.ids if all(i in t.frame.index for t in tables)]
@@ -490,6 +589,8 @@ def cross_fitted_rows(
                     "stacked", metrics, _oof_metric_sets(y, cv, rating, n_resamples, seed), y=y, score=cv.prob,
                     rating=rating, prob=cv.prob, prob_y=y,
                     notes=["decision = calibrated cut-off, AUC/Spearman of out-of-fold P(accept); chosen per fold: "
-                           + ", ".join(sorted(set(cv.chosen)))])
+                           + ", ".join(sorted(set(cv.chosen))),
+                           "intervals: " + NO_REFIT.format(what="nested-CV calibrator")],
+                    ci_refit=False, ci_method=NO_REFIT.format(what="nested-CV calibrator"))
     position = max(i for i, r in enumerate(result.rows) if r.kind == "reviewer") + 1
     result.rows.insert(position, row)

@@ -145,11 +145,16 @@ class MetricSet:
     n: int
     values: dict[str, float] = field(default_factory=dict)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # metric -> why it has no interval (a constant predictor: every resample gives the same value,
+    # so [0.50, 0.50] would read as certainty about a predictor that reads nothing)
+    undefined_ci: dict[str, str] = field(default_factory=dict)
 
     def as_flat_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"n": self.n}
         out.update({k: _clean(v) for k, v in self.values.items()})
-        out["ci"] = {k: [_clean(lo), _clean(hi)] for k, (lo, hi) in self.ci.items()}
+        out["ci"] = {k: None if k in self.undefined_ci else [_clean(lo), _clean(hi)] for k, (lo, hi) in self.ci.items()}
+        if self.undefined_ci:
+            out["ci_undefined"] = dict(self.undefined_ci)
         return out
 
     def get(self, name: str) -> float:
@@ -179,25 +184,61 @@ def evaluate(
     mean_rating: agreement with human ratings (rating_score defaults to score); prob: P(accept).
     """
     y = np.asarray(y_true, int)
-    pieces: list[tuple[Callable[..., Mapping[str, float]], Callable[..., Mapping[str, np.ndarray]], tuple]] = []
+    # (point form, row-wise form, arrays, whether the predictor is constant)
+    pieces: list[tuple[Callable[..., Mapping[str, float]], Callable[..., Mapping[str, np.ndarray]], tuple, bool]] = []
     if decision is not None:
-        pieces.append((decision_metrics, _rowwise_decision, (y, np.asarray(decision, int))))
+        d = np.asarray(decision, int)
+        pieces.append((decision_metrics, _rowwise_decision, (y, d), _constant(d)))
     if score is not None:
-        pieces.append((score_metrics, lambda a, b: {"roc_auc": _rowwise_auc(a, b)}, (y, np.asarray(score, float))))
+        s = np.asarray(score, float)
+        pieces.append((score_metrics, lambda a, b: {"roc_auc": _rowwise_auc(a, b)}, (y, s), _constant(s)))
     if mean_rating is not None:
-        rs = score if rating_score is None else rating_score
-        pieces.append((rating_metrics, _rowwise_rating, (np.asarray(mean_rating, float), np.asarray(rs, float))))
+        rs = np.asarray(score if rating_score is None else rating_score, float)
+        # a constant score has no correlation (NaN already); its MAE still varies with the ratings
+        pieces.append((rating_metrics, _rowwise_rating, (np.asarray(mean_rating, float), rs), False))
     if prob is not None:
-        pieces.append((probability_metrics, _rowwise_probability, (y, np.asarray(prob, float))))
+        p = np.asarray(prob, float)
+        pieces.append((probability_metrics, _rowwise_probability, (y, p), _constant(p)))
 
     result = MetricSet(n=len(y))
     idx = stratified_bootstrap_indices(y, n_resamples, seed) if n_resamples > 0 else None
-    for point_fn, rowwise_fn, arrays in pieces:
+    for point_fn, rowwise_fn, arrays, constant in pieces:
         for name, value in point_fn(*arrays).items():
             result.values[prefix + name] = value
         if idx is None:
             continue
         with np.errstate(invalid="ignore"):
             for name, samples in rowwise_fn(*(a[idx] for a in arrays)).items():
-                result.ci[prefix + name] = percentile_interval(samples, confidence)
+                if constant:
+                    result.ci[prefix + name] = (math.nan, math.nan)
+                    result.undefined_ci[prefix + name] = CONSTANT_PREDICTOR
+                else:
+                    result.ci[prefix + name] = percentile_interval(samples, confidence)
     return result
+
+
+CONSTANT_PREDICTOR = "undefined: constant predictor (every resample gives the same value)"
+
+
+def _constant(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return len(finite) == 0 or bool(np.ptp(finite) == 0)
+
+
+def replicate_intervals(
+    y_rows: np.ndarray, *, decision_rows: np.ndarray | None = None, score_rows: np.ndarray | None = None,
+    rating_rows: np.ndarray | None = None, confidence: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals from replicates computed elsewhere, one resample per row (a procedure
+    refit inside each resample gives its own predictions per row): the same row-wise formulas as
+    `evaluate`, so the intervals mean the same thing."""
+    y_rows = np.asarray(y_rows, int)
+    samples: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore"):
+        if decision_rows is not None:
+            samples.update(_rowwise_decision(y_rows, np.asarray(decision_rows, int)))
+        if score_rows is not None:
+            samples["roc_auc"] = _rowwise_auc(y_rows, np.asarray(score_rows, float))
+            if rating_rows is not None:
+                samples.update(_rowwise_rating(np.asarray(rating_rows, float), np.asarray(score_rows, float)))
+    return {name: percentile_interval(values, confidence) for name, values in samples.items()}

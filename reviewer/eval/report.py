@@ -16,6 +16,7 @@ from reviewer.eval.evaluation import PUBLISHED, EvalResult
 from reviewer.html_report import figure_data_uri, render_page
 
 LEAK_MARK = " [leaky texts]"
+NO_REFIT_MARK = " [fit not repeated in CIs]"
 
 COLUMNS = (  # (metric key, header)
     ("n", "n"),
@@ -41,13 +42,15 @@ WITH_CI = {"balanced_accuracy", "roc_auc", "spearman", "calibrated_balanced_accu
            "calibrated_spearman", "brier", "ece"}
 
 
-def _fmt(value, ci=None) -> str:
+def _fmt(value, ci=None, *, undefined: bool = False) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if isinstance(value, int):
         return str(value)
     text = f"{value:.3f}"
-    if ci and ci[0] is not None and ci[1] is not None:
+    if undefined:  # a constant predictor: no interval, rather than a [0.50, 0.50] that reads as certainty
+        text += " [CI undefined]"
+    elif ci and ci[0] is not None and ci[1] is not None:
         text += f" [{ci[0]:.2f}, {ci[1]:.2f}]"
     return text
 
@@ -60,9 +63,10 @@ def table_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
     body = []
     for row in result.rows:
         flat = row.flat()
-        ci = flat.get("ci", {})
-        label = row.label + (LEAK_MARK if row.leaky else "")
-        body.append([label] + [_fmt(flat.get(k), ci.get(k) if k in WITH_CI else None) for k, _ in columns])
+        ci, undefined = flat.get("ci", {}), flat.get("ci_undefined", {})
+        label = row.label + (LEAK_MARK if row.leaky else "") + (NO_REFIT_MARK if row.ci_refit is False else "")
+        body.append([label] + [_fmt(flat.get(k), ci.get(k) if k in WITH_CI else None,
+                                    undefined=k in WITH_CI and k in undefined) for k, _ in columns])
     published = {"balanced_accuracy": PUBLISHED["balanced_accuracy"], "roc_auc": PUBLISHED["roc_auc"],
                  "spearman": PUBLISHED["spearman"], "n": 500}
     leaky = result.audit is not None and result.audit.get("verdict") == "leaky"
@@ -156,6 +160,11 @@ INTRO = (
     "The human row draws one reviewer per paper and compares them with the mean of the others "
     "(decision = rating >= 6). The text-baseline rows are TF-IDF + logistic regression on the paper text, "
     "cross-fitted (out-of-fold): the bar a reviewer has to clear, on anonymized and on raw text. "
+    "Rows marked '[fit not repeated in CIs]' were fitted on the papers they are scored on (text baselines, "
+    "cross-fitted calibrators): their intervals resample the papers with the out-of-fold predictions held "
+    "fixed, without refitting, so they are narrower than the procedure's true uncertainty "
+    "(`--refit-resamples K` refits the text baselines inside each resample). A constant predictor (always "
+    "reject) has no interval: '[CI undefined]'. "
     "The published row is the AI Scientist reviewer recomputed from its own "
     "files on the 500-paper population; its 0.65 balanced accuracy used an Overall >= 6 cut-off chosen "
     "on the same papers and is not comparable."
@@ -251,7 +260,7 @@ def write_report(result: EvalResult, out_dir: str | Path, *, extra_markdown: str
     md_path = out_dir / "report.md"
     write_text_atomic(md_path, "\n".join(md) + "\n")
 
-    row_classes = ["leaky" if cells[0].endswith(LEAK_MARK) else "" for cells in body[:-1]] + ["reference"]
+    row_classes = ["leaky" if LEAK_MARK in cells[0] else "" for cells in body[:-1]] + ["reference"]
     page = render_page("reviewer_eval.html.j2", title=title, intro=intro, leak=leak, header=header, rows=body,
                        row_classes=row_classes, notes=notes,
                        extra_html=markdown_to_html(extra_markdown) if extra_markdown else "",

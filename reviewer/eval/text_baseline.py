@@ -42,18 +42,44 @@ def _fit(counts, y: np.ndarray):
 def cross_fitted_scores(texts: Sequence[str], y: Sequence[int], *, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
     """Out-of-fold P(accept) for each text (stratified folds). Counting words needs no label; the
     vocabulary cut, IDF weights and classifier of each fold see its training papers only."""
-    from sklearn.model_selection import StratifiedKFold
-
     y_arr = np.asarray(y, int)
     if len(np.unique(y_arr)) < 2 or np.bincount(y_arr).min() < folds:
         raise ValueError(f"the text baseline needs at least {folds} papers of each class")
     counts, _ = count_matrix(texts)
-    counts = counts.tocsr()
-    prob = np.zeros(len(y_arr))
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y_arr)), y_arr):
-        keep, tfidf, model = _fit(counts[train], y_arr[train])
+    return cross_fit_counts(counts.tocsr(), y_arr, folds=folds, seed=seed)
+
+
+def cross_fit_counts(counts, y: np.ndarray, *, folds: int = FOLDS, seed: int = 0,
+                     groups: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold P(accept) from a word-count matrix. `groups`: rows that are copies of one paper
+    (a bootstrap resample) stay in one fold, so no paper is scored by a model trained on itself."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    prob = np.zeros(len(y))
+    if groups is None:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    else:
+        splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
+    for train, test in splits:
+        keep, tfidf, model = _fit(counts[train], y[train])
         prob[test] = model.predict_proba(tfidf.transform(counts[test][:, keep]))[:, 1]
     return prob
+
+
+def refit_replicates(texts: Sequence[str], y: Sequence[int], *, resamples: int, seed: int = 0,
+                     folds: int = FOLDS) -> tuple[np.ndarray, np.ndarray]:
+    """The whole cross-fitting procedure repeated inside each stratified bootstrap resample (folds
+    grouped by paper, so a paper drawn twice is never in its own training fold): the row indices
+    (resamples, n) and the out-of-fold P(accept) of each resample (resamples, n). Metrics computed
+    row-wise on these give intervals that include the variability of fitting."""
+    from reviewer.eval.bootstrap import resample_indices
+
+    y_arr = np.asarray(y, int)
+    counts = count_matrix(texts)[0].tocsr()
+    idx = resample_indices(len(y_arr), resamples, seed, strata=y_arr)
+    prob = np.vstack([cross_fit_counts(counts[rows], y_arr[rows], folds=folds, seed=seed + b, groups=rows)
+                      for b, rows in enumerate(idx)])
+    return idx, prob
 
 
 def top_terms(texts: Sequence[str], y: Sequence[int], k: int = 12) -> dict[str, list[tuple[str, float]]]:

@@ -92,16 +92,41 @@ def test_json_has_the_flat_keys(tmp_path):
     # with a calibrator the flat keys are the calibrated row's (on its 100 held-out papers); MAE is
     # not defined for a probability
     calibrated_keys = REQUIRED_KEYS - {"mae"} | {"brier", "ece"}
-    assert calibrated_keys <= set(data) and data["primary_row"] == "synthetic_cfg"
+    # primary_row names the entry the flat keys are copied from: the calibrated one, not the raw row
+    assert calibrated_keys <= set(data) and data["primary_row"] == "synthetic_cfg (calibrated)"
+    primary = data["rows"][data["primary_row"]]
+    assert primary["kind"] == "calibrated" and primary["of_row"] == "synthetic_cfg"
+    assert all(data[k] == primary[k] for k in calibrated_keys | {"name", "label"})
     assert data["n"] == 100 and data["n_calibrated"] == 100
     assert all(len(data["ci"][k]) == 2 for k in calibrated_keys - {"n", "ci"})
     row = data["rows"]["synthetic_cfg"]
     assert data["roc_auc"] == row["calibrated_roc_auc"] and data["roc_auc"] != row["roc_auc"]
     assert data["balanced_accuracy"] == row["calibrated_balanced_accuracy"]
-    assert set(data["rows"]) == {"synthetic_cfg", "human", "random", "always-reject"}
+    assert set(data["rows"]) == {"synthetic_cfg", "synthetic_cfg (calibrated)", "human", "random", "always-reject"}
+    # the calibrator was fit on other papers: its interval says it holds the calibrator fixed
+    assert "held fixed" in primary["ci_method"]
     # without one, the flat keys are the first configuration's own figures
     plain = evaluate_tables(dataset, [table], n_resamples=50).to_json_dict()
     assert plain["n"] == 200 and plain["roc_auc"] == plain["rows"]["synthetic_cfg"]["roc_auc"] and "mae" in plain
+    assert plain["primary_row"] == "synthetic_cfg" and plain["rows"][plain["primary_row"]]["roc_auc"] == plain["roc_auc"]
+
+
+def test_constant_predictor_has_no_interval(tmp_path):
+    """Always-reject scores 0.50 in every resample: its interval is undefined, never [0.50, 0.50]."""
+    dataset, table = synthetic()
+    result = evaluate_tables(dataset, [table], n_resamples=100)
+    data = result.to_json_dict()
+    reject = data["rows"]["always-reject"]
+    assert reject["balanced_accuracy"] == 0.5 and reject["roc_auc"] == 0.5
+    for name in ("balanced_accuracy", "roc_auc", "accuracy", "fpr", "fnr"):
+        assert reject["ci"][name] is None and "constant" in reject["ci_undefined"][name]
+    # a real predictor keeps its interval, and no 'undefined' key
+    assert len(data["rows"]["synthetic_cfg"]["ci"]["roc_auc"]) == 2 and "ci_undefined" not in data["rows"]["synthetic_cfg"]
+    from reviewer.eval.report import table_rows
+
+    _, body = table_rows(result)
+    cells = next(c for c in body if c[0] == "always reject")
+    assert "0.500 [CI undefined]" in cells and "[0.50, 0.50]" not in " ".join(cells)
 
 
 def test_stacked_calibrator_gets_its_own_row():
@@ -119,7 +144,9 @@ def test_stacked_calibrator_gets_its_own_row():
     assert stacked.kind == "stacked" and stacked.label == "stacked: 2 configurations"
     assert stacked.calibrated.n == 100 and stacked.metrics.n == 100
     data = result.to_json_dict()
-    assert data["primary_row"] == "stacked_calibrator" and data["roc_auc"] == data["rows"]["stacked_calibrator"]["calibrated_roc_auc"]
+    assert data["primary_row"] == "stacked_calibrator (calibrated)"
+    assert data["roc_auc"] == data["rows"]["stacked_calibrator"]["calibrated_roc_auc"]
+    assert data["roc_auc"] == data["rows"][data["primary_row"]]["roc_auc"]
     expected = roc_auc_score(dataset.frame().loc[dataset.ids[100:], "accept"],
                              cal.p_accept_tables([table, other], dataset.ids[100:]))
     assert data["roc_auc"] == pytest.approx(expected, abs=1e-6)
