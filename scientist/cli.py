@@ -111,10 +111,13 @@ def register(group: click.Group) -> None:
     @click.option("--force-new", is_flag=True,
                   help="--out holds a run with other settings: move it to OUT/previous/ and start afresh")
     @click.option("--no-cache", is_flag=True, help="do not read or write the model response cache (or BENCH_NO_CACHE=1)")
+    @click.option("--gpus", "gpus_spec", default=None, metavar="auto|none|0,2",
+                  help="NVIDIA GPUs the sandboxed runs see [default: auto, the first GPU found; a resumed run "
+                       "keeps its own]")
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
             context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay, smoke=False,
-            force_new=False, no_cache=False):
+            force_new=False, no_cache=False, gpus_spec=None):
         """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
         from rich.console import Console
 
@@ -155,6 +158,21 @@ def register(group: click.Group) -> None:
                 sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
                 check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens,
                 context_tokens=context_tokens, seed_fallback=seed_fallback, smoke=smoke)
+        from scientist.sandbox.gpu import GpuSpecError, expects_cuda, runs_gpus
+
+        if gpus_spec is not None or not resume:
+            try:
+                cfg = cfg.with_gpus(runs_gpus(gpus_spec or "auto"))
+            except GpuSpecError as err:
+                raise click.BadParameter(str(err), param_hint="--gpus") from None
+        if cfg.limits().gpus:
+            console.print(f"GPU(s) {', '.join(map(str, cfg.limits().gpus))}: the sandboxed runs see only these")
+        else:
+            from scientist.templates import template_dir
+
+            if expects_cuda(template_dir(cfg.template)):
+                console.print("[bold red]WARNING: this template asks for CUDA but its runs get no GPU: they "
+                              "train on the CPU[/bold red]")
         if replay is not None:
             cfg.client_factory = replay_factory(replay)
             console.print(f"[yellow]replaying recorded replies from {replay}; model name {cfg.model!r} "

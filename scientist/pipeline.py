@@ -69,6 +69,9 @@ class PipelineConfig:
     check_novelty: bool = True
     # beyond the agreed interface
     client_factory: Callable[[str], Any] | None = None  # model name -> ModelClient-like (tests: scripted)
+    # recorded replies instead of a model (JSON {purpose: [reply, ...]}): a path, so that the config
+    # stays plain data that crosses to a process or a Ray worker; each config replays from the start
+    replay: Path | None = None
     max_tokens: int | None = None  # per model call; None: the client's default
     experiment_args: list[str] = field(default_factory=list)  # extra args of every experiment run
     smoke: bool = False  # add the template manifest's smoke arguments (bench_template.json) to every run
@@ -84,18 +87,39 @@ class PipelineConfig:
     context_tokens: int | None = None  # cut prompts to this window (slow local models); None: the model's own
     on_event: EventHook | None = None
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _replay_factory: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
         if self.calibrator is not None:
             self.calibrator = Path(self.calibrator)
+        if self.replay is not None:
+            self.replay = Path(self.replay)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What crosses to a worker: settings only. Cached clients hold locks and open connections,
+        and the event hook is the caller's console: both are rebuilt (or left out) where the task runs."""
+        state = dict(self.__dict__)
+        state["_clients"], state["_replay_factory"], state["on_event"] = {}, None, None
+        return state
+
+    def with_gpus(self, gpus: tuple[int, ...]) -> PipelineConfig:
+        """A copy whose sandboxed runs see exactly GPUs `gpus` (nvidia-smi indexes; () for none)."""
+        import dataclasses
+
+        return dataclasses.replace(self, sandbox_limits=self.limits().model_copy(update={"gpus": tuple(gpus)}))
 
     # ---- shared resources --------------------------------------------------------------
     def client(self, model: str | None = None) -> Any:
         model = model or self.model
         if model not in self._clients:
-            if self.client_factory is not None:
-                self._clients[model] = self.client_factory(model)
+            if self.client_factory is None and self.replay is not None and self._replay_factory is None:
+                from scientist.cli import replay_factory
+
+                self._replay_factory = replay_factory(self.replay)
+            factory = self.client_factory or self._replay_factory
+            if factory is not None:
+                self._clients[model] = factory(model)
             else:
                 from reviewer.llm import ModelClient
 
@@ -159,7 +183,7 @@ def config_from_manifest(out_dir: Path, **overrides: Any) -> PipelineConfig:
         from scientist.sandbox import SandboxLimits
 
         data["sandbox_limits"] = SandboxLimits(**data["sandbox_limits"])
-    for key in ("calibrator", "literature_cache", "cache_dir"):
+    for key in ("calibrator", "literature_cache", "cache_dir", "replay"):
         if data.get(key):
             data[key] = Path(data[key])
     known = {f.name for f in fields(PipelineConfig) if f.init}

@@ -39,11 +39,13 @@ def sandbox_group() -> None:
               help="Write the result JSON here (default: standard output).")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Run WITHOUT isolation where bubblewrap is unavailable; recorded as an incident.")
+@click.option("--gpus", "gpus_spec", default="none", show_default=True, metavar="auto|none|0,2",
+              help="NVIDIA GPUs the command sees, and no other (auto: the first one found).")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run_command(workdir: Path, wall_time_s: float, cpu_time_s: float | None, memory_mb: int, disk_mb: int,
                 pids: int, inodes: int | None, open_files: int, allow_network: bool, readonly_binds: tuple[Path, ...],
                 env_pairs: tuple[str, ...], report: Path | None, unsafe_no_sandbox: bool,
-                command: tuple[str, ...]) -> None:
+                command: tuple[str, ...], gpus_spec: str = "none") -> None:
     """Run COMMAND (after `--`) in the sandbox. Exit status: 0 ok, 1 not ok, 3 refused (no sandbox here)."""
     env = {}
     for pair in env_pairs:
@@ -51,8 +53,14 @@ def run_command(workdir: Path, wall_time_s: float, cpu_time_s: float | None, mem
         if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--env")
         env[name] = value
+    from scientist.sandbox.gpu import GpuSpecError, runs_gpus
+
+    try:
+        gpus = runs_gpus(gpus_spec)
+    except GpuSpecError as err:
+        raise click.BadParameter(str(err), param_hint="--gpus") from None
     limits = SandboxLimits(wall_time_s=wall_time_s, cpu_time_s=cpu_time_s, memory_mb=memory_mb, disk_mb=disk_mb,
-                           pids=pids, inodes=inodes, open_files=open_files, network=allow_network)
+                           pids=pids, inodes=inodes, open_files=open_files, network=allow_network, gpus=gpus)
     try:
         result = run_in_sandbox(list(command), workdir, limits=limits, readonly_binds=readonly_binds, env=env,
                                 unsafe_no_sandbox=unsafe_no_sandbox)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from scientist.sandbox import bwrap, cgroups
+from scientist.sandbox import bwrap, cgroups, gpu
 from scientist.sandbox.identity import sandbox_identity
 from scientist.sandbox.runfs import mount_unavailable
 
@@ -54,6 +54,7 @@ def enforcement_report() -> EnforcementReport:
         rep.degraded += cg.warnings
     finally:
         cg.remove()
+    rep.protections["gpu"] = gpu.enforcement_line()
     rep.protections["proc"] = ("/proc/sys, /proc/sysrq-trigger read-only" if not ident.root_on_host
                                else "read-only, but the sandbox is host root")
     return rep

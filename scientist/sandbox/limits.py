@@ -19,6 +19,8 @@ class SandboxLimits(BaseModel):
                                "max(4096, 64 per MB of disk_mb)")
     open_files: int = Field(512, gt=0, description="open file descriptors per process (RLIMIT_NOFILE)")
     network: bool = Field(False, description="True keeps the host network; default: loopback-only network namespace")
+    gpus: tuple[int, ...] = Field((), description="NVIDIA GPUs (nvidia-smi indexes) the run sees, and no other; "
+                                  "empty: none (scientist.sandbox.gpu)")
 
     @property
     def max_inodes(self) -> int:

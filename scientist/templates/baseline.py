@@ -49,10 +49,11 @@ def copy_template(name: str | Path, dest: Path, *, force: bool = False) -> Path:
     return dest
 
 
-def _run(args: list[str], workdir: Path, wall_time_s: float, memory_mb: int, unsafe_no_sandbox: bool) -> CommandRecord:
+def _run(args: list[str], workdir: Path, wall_time_s: float, memory_mb: int, unsafe_no_sandbox: bool,
+         gpus: tuple[int, ...] = ()) -> CommandRecord:
     from scientist.sandbox import SandboxLimits
 
-    limits = SandboxLimits(wall_time_s=wall_time_s, memory_mb=memory_mb)
+    limits = SandboxLimits(wall_time_s=wall_time_s, memory_mb=memory_mb, gpus=gpus)
     return run_command(args, workdir, limits, unsafe_no_sandbox=unsafe_no_sandbox)
 
 
@@ -67,6 +68,7 @@ def run_baseline(
     memory_mb: int = 4096,
     unsafe_no_sandbox: bool = False,
     force: bool = False,
+    gpus: tuple[int, ...] = (),
 ) -> BaselineResult:
     """Copy template `name` (a name or a path) to `out_dir`, run `experiment.py --out_dir run_0`
     (with the manifest's run arguments, and its smoke ones if `smoke`) and `plot.py` there.
@@ -90,7 +92,7 @@ def run_baseline(
     args += ["--seeds", str(seeds)] if seeds is not None else []
 
     t0 = time.monotonic()
-    experiment = _run(args, out, wall_time_s, memory_mb, unsafe_no_sandbox)
+    experiment = _run(args, out, wall_time_s, memory_mb, unsafe_no_sandbox, gpus)
     final_info, info_error = None, None
     info_path = out / "run_0" / "final_info.json"
     if safe_io.is_file(info_path, root=out):  # written by the run: a link or FIFO is refused, size capped
@@ -105,14 +107,14 @@ def run_baseline(
     plot = None
     figures_before = {p.name for p in out.glob("*.png")}
     if experiment.ok:
-        plot = _run(["plot.py"], out, 300.0, memory_mb, unsafe_no_sandbox)
+        plot = _run(["plot.py"], out, 300.0, memory_mb, unsafe_no_sandbox, gpus)
     figures = sorted(p.name for p in out.glob("*.png") if p.name not in figures_before)
 
     result = BaselineResult(
         template=str(name),
         out_dir=str(out.resolve()),
         options={"large": large, "smoke": smoke, "seeds": seeds, "wall_time_s": wall_time_s, "memory_mb": memory_mb,
-                 "unsafe_no_sandbox": unsafe_no_sandbox},
+                 "unsafe_no_sandbox": unsafe_no_sandbox, "gpus": list(gpus)},
         experiment=experiment,
         plot=plot,
         final_info=final_info,

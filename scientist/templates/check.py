@@ -32,6 +32,18 @@ PIP_NAMES = {
     "attr": "attrs", "jax": "jax[cpu]", "torch_geometric": "torch-geometric", "e3nn": "e3nn",
     "mace": "mace-torch", "gym": "gym", "tensorflow": "tensorflow", "wandb": "wandb",
 }
+# Import names with no PyPI distribution at all: the install line of their source repository.
+# (PyPI's `npeet` is an unrelated package; 2d_diffusion imports gregversteeg's NPEET.)
+SOURCE_INSTALLS = {
+    "npeet": "pip install git+https://github.com/gregversteeg/NPEET",
+}
+
+
+def install_line(module: str) -> str:
+    """The command that installs the top-level import `module` (its PyPI name, or its repository)."""
+    if module in SOURCE_INSTALLS:
+        return SOURCE_INSTALLS[module]
+    return "pip install " + ("'ai-scientist-bench[templates]'" if module == "torch" else PIP_NAMES.get(module, module))
 
 
 class Problem(BaseModel):
@@ -177,15 +189,26 @@ def _check_code(report: CheckReport, folder: Path, name: str) -> str | None:
             seen.add(top)
             if importlib.util.find_spec(top) is not None:
                 continue
-            pip = "'ai-scientist-bench[templates]'" if top == "torch" else PIP_NAMES.get(top, top)
-            hint = ""
+            install = install_line(top)
             if _guarded(node, parents):
-                report.add("warning", name, f"optional import {top!r} is not installed (pip install {pip})",
+                report.add("warning", name, f"optional import {top!r} is not installed ({install})",
                            f"line {node.lineno}")
             else:
-                report.add("error", name, f"imports {top!r}, which is not installed here: pip install {pip}{hint} "
+                report.add("error", name, f"imports {top!r}, which is not installed here: {install} "
                            "(the sandbox cannot install packages)", f"line {node.lineno}")
+    _check_outside_paths(report, tree, name)
     return source
+
+
+def _check_outside_paths(report: CheckReport, tree: ast.AST, name: str) -> None:
+    """A relative path that climbs out of the template folder ('../../data'): a sandboxed run sees only
+    its own folder, so data kept there (a dataset prepared beside the template) is not found."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("../"):
+            report.add("warning", name, f"reads {node.value!r}, outside the template folder: sandboxed runs see only "
+                       "their own folder, so prepare such data inside the template (e.g. the AI Scientist's "
+                       "data/<dataset>/prepare.py output) and point the code there", f"line {node.lineno}")
+            return
 
 
 def _tex_file_found(name: str, ext: str, latex: Path) -> bool:

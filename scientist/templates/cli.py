@@ -66,8 +66,11 @@ def register(group: click.Group) -> None:
     @click.option("--force", is_flag=True, help="replace an existing, non-empty output folder")
     @click.option("--unsafe-no-sandbox", is_flag=True,
                   help="run without isolation (the code can read and write your files): only for trusted code")
+    @click.option("--gpus", "gpus_spec", default="auto", show_default=True, metavar="auto|none|0,2",
+                  help="NVIDIA GPUs the run sees (auto: the first one found; none: CPU only)")
     def baseline_cmd(name: str, out_dir: Path | None, large: bool, smoke: bool, seeds: int | None,
-                     wall_time_s: float | None, memory_mb: int, force: bool, unsafe_no_sandbox: bool) -> None:
+                     wall_time_s: float | None, memory_mb: int, force: bool, unsafe_no_sandbox: bool,
+                     gpus_spec: str = "auto") -> None:
         """Copy template NAME (or the template folder PATH), run its experiment.py as run_0 in the
         sandbox, then plot.py."""
         from scientist.sandbox import SandboxUnavailable
@@ -75,18 +78,27 @@ def register(group: click.Group) -> None:
         from scientist.templates.final_info import read_metrics
         from scientist.templates.baseline import run_baseline
 
+        from scientist.sandbox.gpu import GpuSpecError, expects_cuda, runs_gpus
+
         console = Console()
+        try:
+            gpus = runs_gpus(gpus_spec)
+        except GpuSpecError as err:
+            raise click.BadParameter(str(err), param_hint="--gpus") from None
         if unsafe_no_sandbox:
             console.print("[bold red]UNSAFE:[/] running without the sandbox")
-        elif large:
-            # The sandbox gives the program a minimal /dev, without GPU device files.
-            console.print("note: the sandbox exposes no GPU, so the large configuration runs on the CPU")
+        from scientist.templates import template_dir
         from scientist.templates.check import require_usable
 
         try:
             require_usable(name)
+            if gpus:
+                console.print(f"GPU(s) {', '.join(map(str, gpus))}: the run sees only these")
+            elif large or expects_cuda(template_dir(name)):
+                console.print("[bold red]WARNING:[/] this template asks for CUDA but the run gets no GPU "
+                              f"(--gpus {gpus_spec}): it trains on the CPU")
             res = run_baseline(name, out_dir, large=large, smoke=smoke, seeds=seeds, wall_time_s=wall_time_s,
-                               memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox, force=force)
+                               memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox, force=force, gpus=gpus)
         except (UnknownTemplateError, TemplateError, FileExistsError) as err:
             raise click.UsageError(str(err)) from None
         except SandboxUnavailable as err:  # infrastructure missing: exit 3
