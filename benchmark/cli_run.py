@@ -45,6 +45,11 @@ def _slug(model: str) -> str:
 @click.option("--concurrency", type=click.IntRange(1), default=2, show_default=True, help="Ideas run at once.")
 @click.option("--executor", type=click.Choice(["thread", "process", "ray"]), default="thread", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray); default: a local instance.")
+@click.option("--gpus", "gpus_spec", default="auto", show_default=True, metavar="auto|none|0,2",
+              help="NVIDIA GPUs for the sandboxed runs: each idea is pinned to one and sees no other, so up to "
+                   "N ideas run at once on N GPUs. With --executor ray: auto (Ray assigns) or none.")
+@click.option("--runs-per-gpu", type=click.IntRange(1), default=1, show_default=True,
+              help="Ideas sharing one GPU at once (runs never share a GPU unless this is over 1).")
 @click.option("--max-runs", type=click.IntRange(1), default=5, show_default=True, help="Experiment runs per idea.")
 @click.option("--max-fixes", type=click.IntRange(0), default=4, show_default=True, help="Fix attempts per failing run.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None, help="Per model call (default: the client's).")
@@ -64,7 +69,7 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
                 calibrator: Path | None, out_dir: Path | None, concurrency: int, executor: str, address: str | None,
                 max_runs: int, max_fixes: int, max_tokens: int | None, experiment_args: str, pipeline_options: tuple[str, ...], no_novelty: bool, max_pages: int,
                 unsafe_no_sandbox: bool, smoke: bool = False, quick: bool = False, no_cache: bool = False, force_new: bool = False,
-                replay: Path | None = None) -> None:
+                replay: Path | None = None, gpus_spec: str = "auto", runs_per_gpu: int = 1) -> None:
     """Run the scientist pipeline with MODEL on each template and record every idea.
 
     One row per idea (novelty, experiments, compiled, valid, review, cost, time, incidents) goes
@@ -92,6 +97,7 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
         raise click.ClickException(str(err)) from None
     if address and executor != "ray":
         raise click.UsageError("--address needs --executor ray")
+    gpus = _gpus_option(gpus_spec, executor)
     overrides: dict = {"max_tokens": max_tokens} if max_tokens else {}
     if quick:
         given = {p for p in ("n_ideas", "max_runs", "max_fixes") if click.get_current_context().get_parameter_source(p)
@@ -121,6 +127,7 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
         max_fixes=max_fixes, check_novelty=not no_novelty, unsafe_no_sandbox=unsafe_no_sandbox,
         concurrency=concurrency, executor=executor, address=address,  # type: ignore[arg-type]
         validity=ValidityConfig(max_pages=max_pages), pipeline_overrides=overrides,
+        gpus=gpus, runs_per_gpu=runs_per_gpu,
     )
     from reviewer.cli_support import ExitCode, exit_codes, fail, finish, run_log
     from scientist.rundir import check_settings, run_lock
@@ -128,10 +135,13 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     from benchmark.panel import PanelError
     from benchmark.preflight import PreflightError, preflight, uncached_client
 
+    client_for = None
     if replay is not None:  # recorded replies answer every call, the preflight's too
         from scientist.cli import replay_factory
 
-        overrides["client_factory"] = replay_factory(replay)
+        # a path, not live clients: the config crosses to worker processes and Ray nodes as plain data
+        overrides["replay"] = str(replay.resolve())
+        client_for = replay_factory(replay)
     try:
         panel = bench.panel()
     except PanelError as err:
@@ -149,16 +159,21 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     if not no_preflight:
         try:
             checked = preflight(model, panel.reviewers, unsafe_no_sandbox=unsafe_no_sandbox,
-                                client_for=overrides.get("client_factory") or uncached_client(overrides.get("litellm_kwargs")))
+                                client_for=client_for or uncached_client(overrides.get("litellm_kwargs")),
+                                gpus=gpus if isinstance(gpus, tuple) else (), templates=names)
         except PreflightError as err:
             fail(f"preflight: {err}", ExitCode.INFRASTRUCTURE)
         click.echo(f"preflight: sandbox {checked.sandbox}; {', '.join(checked.tools)} found; "
                    f"{', '.join(checked.models)} answered", err=True)
+        for line in checked.gpus:
+            click.echo(f"preflight: {line}", err=True)
+        for warning in checked.warnings:
+            click.secho(f"WARNING: {warning}", err=True, fg="red", bold=True)
 
     if no_cache:
         os.environ["BENCH_NO_CACHE"] = "1"  # every client of the run, in threads or worker processes
     settings = {**bench.describe(), "templates": names,
-                "pipeline_overrides": {k: v for k, v in overrides.items() if k != "client_factory"}}
+                "pipeline_overrides": {k: v for k, v in overrides.items() if k not in ("client_factory", "replay")}}
     if replay is not None:
         settings["replay"] = str(replay.resolve())
     with exit_codes(), run_lock(bench.out_dir), run_log(bench.out_dir):
@@ -178,6 +193,21 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
              ExitCode.INFRASTRUCTURE)
     finish(n_failed, summary.finished + n_failed, "idea(s) or run(s)", details=bench.out_dir / "bench.log",
            run_dir=bench.out_dir)
+
+
+def _gpus_option(spec: str, executor: str) -> str | tuple[int, ...]:
+    """--gpus as the runner takes it: GPU indexes found here (local executors), or auto/none (Ray)."""
+    from scientist.sandbox.gpu import GpuSpecError, parse_spec, resolve
+
+    try:
+        parsed = parse_spec(spec)
+        if executor == "ray":
+            if not isinstance(parsed, str):
+                raise GpuSpecError("--gpus with --executor ray: auto or none (Ray assigns each task its GPU)")
+            return parsed
+        return resolve(parsed)
+    except GpuSpecError as err:
+        raise click.BadParameter(str(err), param_hint="--gpus") from None
 
 
 def _check_calibrator(path: Path, reviewers: list[str], reviewer_kwargs: dict | None, force: bool) -> None:

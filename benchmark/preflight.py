@@ -3,12 +3,14 @@ model endpoint would otherwise surface hours later as failed stages of the model
 
 Checks: the sandbox can isolate a run (unless --unsafe-no-sandbox), pdflatex and bibtex are on
 PATH, and one cheap call to the model under test and to each reviewer of the panel answers.
+GPUs: which ones the runs see and whether CUDA works inside the sandbox (a short probe per GPU),
+and a loud warning when a template asks for CUDA but its runs get no GPU.
 """
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -21,6 +23,8 @@ class PreflightReport:
     sandbox: str
     tools: dict[str, str]
     models: dict[str, str]
+    gpus: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_sandbox(unsafe_no_sandbox: bool) -> str:
@@ -57,8 +61,41 @@ def check_model(name: str, client: Any, role: str) -> str:
     return (getattr(reply, "text", "") or "").strip()[:40] or "(empty reply)"
 
 
+def check_gpus(gpus: tuple[int, ...], templates: list[str], *, unsafe_no_sandbox: bool) -> tuple[list[str], list[str]]:
+    """(lines, warnings): what each run sees, CUDA inside per GPU, and templates that want CUDA and get none."""
+    from scientist.sandbox import gpu
+
+    lines, warnings, working = [], [], 0
+    for index in gpus:
+        probe = gpu.probe_cuda((index,), unsafe_no_sandbox=unsafe_no_sandbox)
+        lines.append(f"each run pinned to one GPU; {probe.line()}")
+        working += probe.works
+        if not probe.works:
+            warnings.append(f"CUDA does not work inside the sandbox on GPU {index} ({probe.detail}): "
+                            "templates will fall back to the CPU")
+    if not gpus:
+        lines.append("GPUs: none for the runs (" + gpu.enforcement_line() + ")")
+    if not working:
+        for name in templates:
+            folder = _template_folder(name)
+            if folder is not None and gpu.expects_cuda(folder):
+                warnings.append(f"template {name} asks for CUDA but its runs get no working GPU: it will train on "
+                                "the CPU, slowly, until its time limit (--gpus auto|0,1 on a GPU machine)")
+    return lines, warnings
+
+
+def _template_folder(name: str) -> Any:
+    try:
+        from scientist.templates import template_dir
+
+        return template_dir(name)
+    except Exception:  # noqa: BLE001 - an unknown template is reported elsewhere
+        return None
+
+
 def preflight(model: str, reviewers: list[str], *, unsafe_no_sandbox: bool,
-              client_for: Callable[[str], Any]) -> PreflightReport:
+              client_for: Callable[[str], Any], gpus: tuple[int, ...] = (),
+              templates: list[str] | None = None) -> PreflightReport:
     """Raise PreflightError with a one-line reason when the run cannot work."""
     sandbox = check_sandbox(unsafe_no_sandbox)
     tools = check_tools()
@@ -66,7 +103,8 @@ def preflight(model: str, reviewers: list[str], *, unsafe_no_sandbox: bool,
     for reviewer in dict.fromkeys(reviewers):
         if reviewer != model:
             models[f"reviewer {reviewer}"] = check_model(reviewer, client_for(reviewer), "reviewer")
-    return PreflightReport(sandbox=sandbox, tools=tools, models=models)
+    lines, warnings = check_gpus(tuple(gpus), list(templates or []), unsafe_no_sandbox=unsafe_no_sandbox)
+    return PreflightReport(sandbox=sandbox, tools=tools, models=models, gpus=lines, warnings=warnings)
 
 
 def uncached_client(litellm_kwargs: dict[str, Any] | None = None) -> Callable[[str], Any]:

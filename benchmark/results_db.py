@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS ideas (
     n_incidents        INTEGER,
     incidents_json     TEXT,
     infra_error        TEXT,                  -- a stage failed for the infrastructure: not counted, retried
+    gpus               TEXT,                  -- GPU indexes the idea's sandboxed runs saw ("" none)
+    host               TEXT,                  -- the machine the idea ran on
     idea_dir           TEXT,
     pdf_path           TEXT,
     error              TEXT,
@@ -93,7 +95,8 @@ CREATE TABLE IF NOT EXISTS checks (
 
 
 # (table, column, type) added after a database may have been created without them
-_ADDED_COLUMNS = [("runs", "ideas_seconds", "REAL"), ("runs", "panel_key", "TEXT"), ("ideas", "infra_error", "TEXT")]
+_ADDED_COLUMNS = [("runs", "ideas_seconds", "REAL"), ("runs", "panel_key", "TEXT"), ("ideas", "infra_error", "TEXT"),
+                  ("ideas", "gpus", "TEXT"), ("ideas", "host", "TEXT")]
 
 
 class PanelMismatch(ValueError):
@@ -222,6 +225,17 @@ class ResultsDB:
         """The idea's task itself crashed (not a model failure, which the pipeline records)."""
         self._write("UPDATE ideas SET status = 'error', error = ?, finished_at = ? WHERE run_id = ? AND idea_name = ?",
                     (error, time.time(), rid, idea_name))
+
+    def record_infra_error(self, rid: str, idea_name: str, error: str) -> None:
+        """The idea's task was stopped by the infrastructure (its worker or node lost, its results
+        not shipped back): not counted against the model, retried by a rerun."""
+        self._write("UPDATE ideas SET status = 'infra_error', infra_error = ?, error = NULL, finished_at = ? "
+                    "WHERE run_id = ? AND idea_name = ?", (error, time.time(), rid, idea_name))
+
+    def record_placement(self, rid: str, idea_name: str, gpus: list[int], host: str | None) -> None:
+        """Where the idea ran: which GPUs its sandboxed runs saw, on which machine."""
+        self._write("UPDATE ideas SET gpus = ?, host = ? WHERE run_id = ? AND idea_name = ?",
+                    (",".join(map(str, gpus)), host, rid, idea_name))
 
     def record_outcome(self, rid: str, outcome: dict[str, Any], validity: dict[str, Any] | None) -> None:
         """Store a finished idea, its stages and its validity checks in one transaction."""

@@ -6,22 +6,25 @@ runs only those not finished (pending, interrupted, or crashed).
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 import json
+import pickle
+import queue
+import secrets
 import threading
 import time
-import traceback
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmark.executors import ExecutorKind, make_executor
+from benchmark.executors import Executor, ExecutorKind, make_executor, worker_lost
+from benchmark.idea_task import MARKER, IdeaTask, ShipMode, execute_idea, own_copy, run_task, task_summary, unpack_folder
 from benchmark.panel import ReviewPanel, make_panel
 from benchmark.results_db import ResultsDB
-from benchmark.validity.checks import ValidityConfig, check_idea_dir
+from benchmark.validity.checks import ValidityConfig
 from scientist.failures import infra_error, infra_kind
+
+__all__ = ["BenchConfig", "BenchmarkRunner", "InfraError", "RunSummary", "execute_idea", "own_copy", "run_benchmark"]
 
 Event = Callable[[str], None]
 
@@ -49,6 +52,9 @@ class BenchConfig:
     executor: ExecutorKind = "thread"
     address: str | None = None
     validity: ValidityConfig = field(default_factory=ValidityConfig)
+    gpus: str | tuple[int, ...] = "none"  # "auto", "none" or GPU indexes; on Ray: auto or none
+    runs_per_gpu: int = 1  # runs sharing one GPU (more than 1 only when asked)
+    ship_results: ShipMode = "auto"  # idea folders travel back when a worker cannot see --out
     # further PipelineConfig fields: client_factory (scripted models), litellm_kwargs, sandbox_limits
     pipeline_overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -129,35 +135,6 @@ def _dump(obj: Any) -> dict[str, Any]:
     return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
 
 
-def _own_copy(cfg: Any) -> Any:
-    """A config of the idea's own: PipelineConfig caches its model clients, and per-stage usage
-    is measured on a client's call log, which ideas running side by side must not share."""
-    return dataclasses.replace(cfg) if dataclasses.is_dataclass(cfg) else copy.copy(cfg)
-
-
-def execute_idea(cfg: Any, idea: dict[str, Any], template_tex_path: str | None, validity: dict[str, Any],
-                 run_idea_fn: Callable[..., Any] | None = None, idea_model: Any = None) -> dict[str, Any]:
-    """One idea, start to finish, where the task runs (a thread, a process, a Ray worker): the
-    pipeline, then the validity checks on the files it left. Returns plain data; never raises."""
-    try:
-        cfg = _own_copy(cfg)
-        run_idea_fn = run_idea_fn or _pipeline().run_idea
-        idea_obj = (idea_model or _idea_model()).model_validate(idea)
-        outcome = _dump(run_idea_fn(cfg, idea_obj))
-        report = check_idea_dir(
-            Path(outcome.get("idea_dir") or Path(cfg.out_dir) / idea["name"]),
-            tex_path=outcome.get("tex_path"), pdf_path=outcome.get("pdf_path"),
-            template_tex=Path(template_tex_path) if template_tex_path else None,
-            config=ValidityConfig.model_validate(validity),
-        )
-        return {"outcome": outcome, "validity": report.model_dump(), "error": None}
-    except BaseException as err:  # noqa: BLE001 - a task must report, not vanish
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        return {"outcome": None, "validity": None,
-                "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}"}
-
-
 def _ideas_stage(run_dir: Path) -> dict[str, Any]:
     """How idea generation ended (status, error, tokens, cost), from the pipeline's OUT/ideas.json."""
     try:
@@ -226,6 +203,9 @@ class BenchmarkRunner:
         executor = make_executor(bench.executor, bench.concurrency, bench.address)
         validity = bench.validity.model_dump()
         try:
+            gpu_pool, ray_gpus = self._gpu_plan(executor)
+            token = self._mark_driver()
+            checked = False
             for template, seed in plan:
                 rid = rids[(template, seed)]
                 cfg = configs[(template, seed)]
@@ -248,9 +228,17 @@ class BenchmarkRunner:
                 tex = template_tex(template)
                 for idea in ideas:
                     slots.acquire()
+                    gpu_id = gpu_pool.get() if gpu_pool is not None else None
+                    task = IdeaTask(cfg, idea, tex, validity, str(bench.out_dir), token, bench.ship_results,
+                                    gpus=() if gpu_id is None else (gpu_id,), ray_gpus=ray_gpus > 0,
+                                    run_idea_fn=self.run_idea_fn or _pipeline().run_idea,
+                                    idea_model=self.idea_model or _idea_model())
+                    if not checked:  # a spec that cannot cross fails once, clearly, before any task starts
+                        _check_crosses(executor, task)
+                        checked = True
                     self.db.mark_running(rid, idea["name"])
-                    fut = executor.submit(execute_idea, cfg, idea, tex, validity, self.run_idea_fn, self.idea_model)
-                    fut.add_done_callback(self._recorder(rid, idea["name"], slots, summary))
+                    fut = executor.submit(run_task, task, gpus=ray_gpus)
+                    fut.add_done_callback(self._recorder(rid, idea["name"], slots, summary, gpu_pool, gpu_id))
                     futures.append(fut)
             for fut in futures:
                 try:
@@ -275,33 +263,111 @@ class BenchmarkRunner:
                 self.db.set_run_status(rid, "done", keep_error=True)
         return summary
 
-    def _recorder(self, rid: str, name: str, slots: threading.Semaphore, summary: RunSummary) -> Callable[[Future], None]:
+    def _gpu_plan(self, executor: Executor) -> tuple[queue.Queue | None, float]:
+        """Local executors: a pool of GPU indexes, each K times (one run per GPU unless --runs-per-gpu
+        says more), from which every idea task takes one. Ray: the GPU share each task asks for."""
+        bench = self.bench
+        per_gpu = max(1, bench.runs_per_gpu)
+        if executor.kind == "ray":
+            if bench.gpus not in ("auto", "none"):
+                raise ValueError("--gpus with --executor ray: auto or none (Ray assigns each task its GPU)")
+            found = executor.cluster_gpus() if bench.gpus == "auto" else 0.0  # type: ignore[attr-defined]
+            if bench.gpus == "auto":
+                self.on_event(f"Ray cluster: {found:g} GPU(s)" + (f"; each idea task asks for {1 / per_gpu:g}"
+                                                                  if found else "; runs get no GPU"))
+            return None, (1.0 / per_gpu if found else 0.0)
+        from scientist.sandbox.gpu import resolve
+
+        ids = resolve(bench.gpus)  # GpuSpecError (a ValueError) names what this machine has
+        if not ids:
+            return None, 0.0
+        pool: queue.Queue = queue.Queue()
+        for _ in range(per_gpu):
+            for i in ids:
+                pool.put(i)
+        self.on_event(f"GPUs {', '.join(map(str, ids))}: up to {len(ids) * per_gpu} idea(s) at once, each pinned to "
+                      f"one GPU ({per_gpu} per GPU)")
+        return pool, 0.0
+
+    def _mark_driver(self) -> str:
+        """A fresh token in OUT/.bench-driver: a worker that reads it there writes OUT directly; one that
+        does not (another machine, no shared filesystem) ships its idea folder back."""
+        from reviewer.atomic_file import write_text_atomic
+
+        token = secrets.token_hex(16)
+        write_text_atomic(Path(self.bench.out_dir) / MARKER, token)
+        return token
+
+    def _recorder(self, rid: str, name: str, slots: threading.Semaphore, summary: RunSummary,
+                  gpu_pool: queue.Queue | None, gpu_id: int | None) -> Callable[[Future], None]:
+        def infra(text: str) -> None:
+            self.db.record_infra_error(rid, name, text)
+            summary.infra_errors += 1
+            self.on_event(f"{name}: infrastructure error (not counted; rerun to retry): {text}")
+
         def record(fut: Future) -> None:
             try:
                 if fut.cancelled():
                     return
                 err = fut.exception()
-                result = fut.result() if err is None else {"error": f"{type(err).__name__}: {err}"}
+                if err is not None:  # the task itself never raises: its worker or node was lost
+                    infra(worker_lost(err))
+                    return
+                result = fut.result()
+                if result.get("infra_error"):
+                    infra(result["infra_error"])
+                    return
                 if result.get("error"):
                     self.db.record_error(rid, name, result["error"])
                     summary.errors += 1
                     self.on_event(f"{name}: task crashed: {result['error'].splitlines()[0]}")
-                else:
-                    outcome = result["outcome"]
-                    self.db.record_outcome(rid, outcome, result["validity"])
-                    if outcome.get("infra_error"):
-                        summary.infra_errors += 1
-                        self.on_event(f"{outcome['idea_name']}: infrastructure error (not counted; rerun to "
-                                      f"retry): {outcome['infra_error']}")
+                    return
+                outcome = result["outcome"]
+                if result.get("files") is not None:
+                    try:
+                        unpack_folder(result["files"], Path(outcome["idea_dir"]))
+                    except Exception as ship_err:  # noqa: BLE001 - the transfer failed, not the model
+                        infra(f"worker_lost: the idea folder could not be shipped back: {type(ship_err).__name__}: "
+                              f"{ship_err}")
                         return
-                    summary.finished += 1
-                    valid = result["validity"]["valid"] if result["validity"] else False
-                    self.on_event(f"{outcome['idea_name']}: experiments {'passed' if outcome.get('experiments_passed') else 'failed'}"
-                                  f", paper {'compiled' if outcome.get('paper_compiled') else 'not compiled'}"
-                                  f", {'valid' if valid else 'not valid'}")
+                    if result.get("files_note"):
+                        self.on_event(f"{name}: {result['files_note']}")
+                self.db.record_outcome(rid, outcome, result["validity"])
+                self.db.record_placement(rid, outcome["idea_name"], result.get("gpus") or [], result.get("host"))
+                if outcome.get("infra_error"):
+                    summary.infra_errors += 1
+                    self.on_event(f"{outcome['idea_name']}: infrastructure error (not counted; rerun to "
+                                  f"retry): {outcome['infra_error']}")
+                    return
+                summary.finished += 1
+                valid = result["validity"]["valid"] if result["validity"] else False
+                self.on_event(f"{outcome['idea_name']}{task_summary(result)}: experiments "
+                              f"{'passed' if outcome.get('experiments_passed') else 'failed'}"
+                              f", paper {'compiled' if outcome.get('paper_compiled') else 'not compiled'}"
+                              f", {'valid' if valid else 'not valid'}")
             finally:
+                if gpu_pool is not None and gpu_id is not None:
+                    gpu_pool.put(gpu_id)
                 slots.release()
         return record
+
+
+def _check_crosses(executor: Executor, task: IdeaTask) -> None:
+    """A process or Ray worker gets the task pickled: say at once, by name, what cannot cross."""
+    if executor.kind == "thread":
+        return
+    if executor.kind == "ray":
+        import ray.cloudpickle as dumper
+    else:
+        dumper = pickle  # type: ignore[assignment]
+    try:
+        dumper.dumps(task)
+    except Exception as err:  # noqa: BLE001 - pickle raises TypeError, PicklingError, AttributeError...
+        live = [k for k, v in vars(task.config).items() if callable(v) and not k.startswith("_")] \
+            if hasattr(task.config, "__dict__") else []
+        raise ValueError(f"--executor {executor.kind}: the run's settings cannot be sent to a worker ({type(err).__name__}: "
+                         f"{err}){'; live objects in the config: ' + ', '.join(live) if live else ''}. Give recorded "
+                         "replies as a file (--replay), or use --executor thread") from None
 
 
 def run_benchmark(bench: BenchConfig, **kwargs: Any) -> RunSummary:

@@ -1,0 +1,238 @@
+"""Executors: the task spec crosses to processes, a killed worker is an infrastructure error (retried,
+never charged to the model), GPUs are handed out one per idea, and idea folders travel back to the
+driver when a worker does not share its disk. Ray's own cluster tests: test_ray_cluster.py."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import signal
+import stat
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bench_fakes import FakeIdea, fake_config
+from benchmark.idea_task import IdeaTask, pack_folder, unpack_folder
+from benchmark.results_db import ResultsDB
+from benchmark.runner import BenchConfig, pipeline_config, run_benchmark
+
+TINY_TEMPLATE = Path(__file__).resolve().parents[1] / "scientist" / "fixtures" / "tiny_template"
+
+
+# ---- module-level: spawned worker processes import these by name ------------------------------
+def two_ideas(cfg):
+    return [FakeIdea(name="dies_once", title="Dies Once"), FakeIdea(name="always_dies", title="Always Dies")]
+
+
+def killing_run_idea(cfg, idea):
+    """Kills its own worker process (SIGKILL: no clean-up, like the OOM killer or a lost machine)."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    attempts = out / f"{idea.name}.attempts"
+    n = int(attempts.read_text()) if attempts.exists() else 0
+    attempts.write_text(str(n + 1))
+    if idea.name == "always_dies" and not os.environ.get("KILL_FIXED") or idea.name == "dies_once" and n == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    (out / idea.name).mkdir(exist_ok=True)
+    return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(out / idea.name), "stages": {},
+            "experiments_passed": True, "n_runs_ok": 1, "cost_usd": 0.1, "wall_time_s": 1.0}
+
+
+def _bench(tmp_path: Path, **kw) -> BenchConfig:
+    return BenchConfig(**{"model": "fake/model", "templates": ["grokking"], "out_dir": tmp_path / "res",
+                          "n_ideas": 2, "concurrency": 1, **kw})
+
+
+def test_a_killed_worker_process_is_retried_and_then_an_infrastructure_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))  # spawned workers import this file
+    fakes = {"generate_ideas_fn": two_ideas, "run_idea_fn": killing_run_idea, "idea_model": FakeIdea,
+             "config_fn": fake_config}
+    summary = run_benchmark(_bench(tmp_path, executor="process"), **fakes)
+    run_dir = tmp_path / "res" / "grokking" / "seed_0"
+    assert (run_dir / "dies_once.attempts").read_text() == "2"  # killed once, retried, finished
+    assert int((run_dir / "always_dies.attempts").read_text()) == 3  # the first try and two retries
+    assert (summary.finished, summary.errors, summary.infra_errors) == (1, 0, 1)
+    with ResultsDB(tmp_path / "res") as db:
+        ideas = {i["idea_name"]: i for i in db.ideas()}
+        assert ideas["dies_once"]["status"] == "done"
+        lost = ideas["always_dies"]
+        assert lost["status"] == "infra_error" and lost["error"] is None  # not the model's crash
+        assert lost["infra_error"].startswith("worker_lost: BrokenProcessPool")
+    monkeypatch.setenv("KILL_FIXED", "1")  # the machine is fixed: a rerun retries only the lost idea
+    summary = run_benchmark(_bench(tmp_path, executor="process"), **fakes)
+    assert (summary.finished, summary.infra_errors) == (1, 0)
+    assert (run_dir / "dies_once.attempts").read_text() == "2"
+    with ResultsDB(tmp_path / "res") as db:
+        assert {i["status"] for i in db.ideas()} == {"done"} and db.runs()[0]["status"] == "done"
+
+
+def test_the_real_config_crosses_to_a_process_after_its_clients_were_cached(tmp_path):
+    """Idea generation caches clients (locks inside) on the config; the spec must still pickle."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"ideas": ["{}"]}))
+    bench = _bench(tmp_path, pipeline_overrides={"replay": str(replay)})
+    cfg = pipeline_config(bench, str(TINY_TEMPLATE), 0)
+    cfg.client()  # what generate_ideas does in the driver
+    cfg.on_event = lambda *a: None  # a console hook: stays behind
+    assert cfg._clients and cfg._replay_factory is not None
+    task = IdeaTask(cfg, {"name": "x", "title": "X"}, None, {}, str(bench.out_dir), "t")
+    back = pickle.loads(pickle.dumps(task))
+    assert back.config._clients == {} and back.config.on_event is None and back.config.replay == replay
+    assert back.config.client().model and back.config.limits() == cfg.limits()
+
+
+def test_a_config_holding_live_clients_is_refused_before_anything_runs(tmp_path):
+    import threading as th
+
+    lock = th.Lock()
+    bench = _bench(tmp_path, executor="process", pipeline_overrides={"client_factory": lambda name: lock})
+    calls = []
+    with pytest.raises(ValueError, match="cannot be sent to a worker.*client_factory"):
+        run_benchmark(bench, generate_ideas_fn=lambda cfg: [FakeIdea(name="a", title="A")],
+                      run_idea_fn=lambda cfg, idea: calls.append(idea), idea_model=FakeIdea)
+    assert calls == []
+
+
+# ---- GPUs handed out by the driver (threads, processes) --------------------------------------
+@pytest.fixture
+def stand_in_gpus(monkeypatch):
+    from scientist.sandbox import gpu
+
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root")
+    root = Path(tempfile.mkdtemp(prefix="fake-dev-", dir="/tmp"))
+    for minor in (0, 1):
+        os.mknod(root / f"nvidia{minor}", stat.S_IFCHR | 0o666, os.makedev(195, minor))
+    monkeypatch.setattr(gpu, "DEVICE_ROOT", root)
+    monkeypatch.setattr(gpu, "PROC_GPUS", root / "none")
+    yield root
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_each_idea_is_pinned_to_one_gpu_and_no_gpu_is_shared(tmp_path, stand_in_gpus):
+    lock = threading.Lock()
+    running: dict[int, int] = {}
+    per_gpu_peak: dict[int, int] = {}
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    peak = [0]
+
+    def run_idea(cfg, idea):
+        gpus = cfg.sandbox_limits.gpus
+        with lock:
+            seen.append((idea.name, gpus))
+            for g in gpus:
+                running[g] = running.get(g, 0) + 1
+                per_gpu_peak[g] = max(per_gpu_peak.get(g, 0), running[g])
+            peak[0] = max(peak[0], sum(running.values()))
+        time.sleep(0.4)
+        with lock:
+            for g in gpus:
+                running[g] -= 1
+        return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(Path(cfg.out_dir) / idea.name)}
+
+    ideas = [FakeIdea(name=f"i{k}", title=f"I{k}") for k in range(5)]
+    summary = run_benchmark(_bench(tmp_path, n_ideas=5, concurrency=4, gpus=(0, 1)),
+                            generate_ideas_fn=lambda cfg: ideas, run_idea_fn=run_idea, idea_model=FakeIdea)
+    assert summary.finished == 5 and summary.errors == 0
+    assert all(len(g) == 1 and g[0] in (0, 1) for _, g in seen) and {g for _, g in seen} == {(0,), (1,)}
+    assert peak[0] == 2 and per_gpu_peak == {0: 1, 1: 1}  # four slots, but two GPUs: two ideas at once
+    with ResultsDB(tmp_path / "res") as db:
+        assert {i["gpus"] for i in db.ideas()} == {"0", "1"}
+
+    running.clear(), seen.clear(), per_gpu_peak.clear()
+    shared = _bench(tmp_path / "k2", n_ideas=5, concurrency=4, gpus=(0,), runs_per_gpu=2)
+    run_benchmark(shared, generate_ideas_fn=lambda cfg: ideas, run_idea_fn=run_idea, idea_model=FakeIdea)
+    assert per_gpu_peak == {0: 2}  # asked for with --runs-per-gpu 2: two runs share GPU 0, never three
+
+
+def test_unknown_gpu_is_bad_input(tmp_path, stand_in_gpus):
+    from scientist.sandbox.gpu import GpuSpecError
+
+    with pytest.raises(GpuSpecError, match="no GPU 3"):
+        run_benchmark(_bench(tmp_path, gpus=(3,)), generate_ideas_fn=lambda cfg: [], run_idea_fn=None)
+
+
+# ---- results shipped back when the worker does not share the driver's disk --------------------
+def test_idea_folders_travel_back_to_the_driver_without_a_shared_disk(tmp_path):
+    where: list[Path] = []
+
+    def run_idea(cfg, idea):
+        idea_dir = Path(cfg.out_dir) / idea.name
+        (idea_dir / "paper").mkdir(parents=True)
+        (idea_dir / "paper" / "paper.pdf").write_bytes(b"%PDF-1.5 fake")
+        (idea_dir / "outcome.json").write_text('{"ok": true}')
+        os.symlink("/etc/passwd", idea_dir / "leak")  # planted by a run: must not travel
+        os.mkfifo(idea_dir / "pipe")
+        where.append(Path(cfg.out_dir))
+        return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(idea_dir),
+                "pdf_path": str(idea_dir / "paper" / "paper.pdf"), "paper_compiled": True}
+
+    bench = _bench(tmp_path, n_ideas=1, ship_results="always")
+    summary = run_benchmark(bench, generate_ideas_fn=lambda cfg: [FakeIdea(name="a", title="A")],
+                            run_idea_fn=run_idea, idea_model=FakeIdea)
+    assert summary.finished == 1
+    run_dir = bench.run_dir("grokking", 0)
+    assert where[0] != run_dir and not where[0].exists()  # ran in a scratch folder, since removed
+    got = run_dir / "a"
+    assert (got / "paper" / "paper.pdf").read_bytes() == b"%PDF-1.5 fake"
+    assert json.loads((got / "outcome.json").read_text()) == {"ok": True}
+    assert not os.path.lexists(got / "leak") and not os.path.lexists(got / "pipe")
+    with ResultsDB(bench.out_dir) as db:
+        idea = db.ideas()[0]
+        assert idea["pdf_path"] == str(got / "paper" / "paper.pdf") and idea["idea_dir"] == str(got)
+
+
+def test_a_worker_that_shares_the_disk_writes_in_place(tmp_path):
+    where: list[Path] = []
+
+    def run_idea(cfg, idea):
+        where.append(Path(cfg.out_dir))
+        return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(Path(cfg.out_dir) / idea.name)}
+
+    bench = _bench(tmp_path, n_ideas=1)  # ship_results=auto: the marker is readable here
+    run_benchmark(bench, generate_ideas_fn=lambda cfg: [FakeIdea(name="a", title="A")], run_idea_fn=run_idea,
+                  idea_model=FakeIdea)
+    assert where == [bench.run_dir("grokking", 0)]
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("hostile", ["../outside.txt", "/tmp/absolute.txt", "link_out", "device"])
+def test_a_hostile_shipped_archive_writes_nothing_outside(tmp_path, hostile):
+    info = tarfile.TarInfo(hostile)
+    data = b"pwned"
+    if hostile == "link_out":
+        info.type, info.linkname, data = tarfile.SYMTYPE, "/etc/passwd", b""
+    elif hostile == "device":
+        info.type, info.devmajor, info.devminor, data = tarfile.CHRTYPE, 195, 0, b""
+    info.size = len(data)
+    dest = tmp_path / "run" / "idea"
+    with pytest.raises(tarfile.TarError):
+        unpack_folder(_tar([(info, data)]), dest)
+    assert not (tmp_path / "run" / "outside.txt").exists() and not Path("/tmp/absolute.txt").exists()
+    assert not dest.exists() and not list((tmp_path / "run").glob("*")) and not list((tmp_path / "run").glob(".*"))
+
+
+def test_pack_keeps_records_and_paper_when_the_folder_is_too_big(tmp_path):
+    (tmp_path / "paper").mkdir()
+    (tmp_path / "paper" / "paper.pdf").write_bytes(b"%PDF")
+    (tmp_path / "ckpt.pt").write_bytes(b"x" * 5000)
+    data, note = pack_folder(tmp_path, max_bytes=1000)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        names = tar.getnames()
+    assert "paper/paper.pdf" in names and "ckpt.pt" not in names and "over" in note
