@@ -1,133 +1,230 @@
-"""How often `numbers_match` accepts invented numbers, and how often honest ones, on each
-template's default baseline logs.
+"""How often `numbers_match` accepts forged numbers, and how it does on hand-labelled numbers.
 
-    bench template baseline grokking --out runs/baselines/grokking      # once per template
-    python -m benchmark.perf.numbers [--baselines runs/baselines] [--n 2000] [--json OUT]
+    python -m benchmark.perf.numbers [--runs DIR] [--idea-dir OUT/<idea> ...] [--seed 0] [--json OUT]
 
-Evidence is what the harness records for run_0 (final_info.json, captured stdout, experiment.py).
-Invented: random numbers in four formats (2 decimals in [0, 3], 3 decimals in [0, 1], 1-decimal
-percentages, 4 decimals in [0, 1]), quoted in a sentence that names one of the template's metrics
-(the way a paper states a result) and, separately, in a sentence that names none. Honest: every
-summary value of final_info (mean, stderr, per-seed final of every metric) at 2, 3 and 4 decimals
-(scientific notation below 0.01) and, for values in [0, 1], as a 1-decimal percentage, in a
-sentence naming its metric, and as a table cell under a header naming it; each mean (with its
-stderr after a ±) also in a sentence naming no metric. Targets: invented
-<= 5%, honest >= 98%.
+Forgeries: every Results number that the check traces to one logged value of a run (a direct
+result) is replaced, one at a time and in place (its sentence, table row and column kept), by
+- the same metric from another run (the baseline's value quoted as the method's, or any other
+  run's), at the same precision;
+- another metric of the same run (same dataset where the log has datasets), at the same precision;
+- an invented value: the true value times a factor drawn uniformly from [0.7, 1.3], at the same
+  precision.
+A forgery is written only where it differs from the true value as written. Accepted: the check
+still calls the number supported (or no longer a result). Targets: another run <= 10%,
+another metric <= 10%, invented <= 3%.
+
+Papers: the AI-Scientist idea folders under --runs (default: the shared data's
+ai_scientist_runs, with their own run notes and run_N.py snapshots) and any idea folder of ours
+(`bench run` / `bench demo` output: OUT/.../<idea> with paper/ and results/).
+
+Labels: `numbers_labels.tsv` beside the runs lists, per paper, numbers the old check called
+unsupported with a hand label (TRUE: invented or mis-stated; others: not a result, or backed by
+the logs). Labels name the number as written, not its position, so each (paper, number, label)
+group of n rows is matched to the check's verdicts on that number's occurrences: flagged =
+min(n, occurrences flagged). Targets: >= 90% of TRUE flagged, <= 10% of the others; no paper
+without a TRUE number fails numbers_match.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import os
 import random
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from benchmark.validity.evidence import Evidence, name_words
-from benchmark.validity.numbers import quoted_claims, supported
-from scientist.records import RunResults
-from scientist.templates.final_info import read_metrics
+from benchmark.validity.claims import Claim, with_quoted
+from benchmark.validity.evidence import Evidence, RunLog, read_idea_folder, read_results_dir
+from benchmark.validity.support import ClaimTrace, trace, traced_claims, value_matches
 
-FORMATS = {  # name -> (low, high, decimals, percent)
-    "2 decimals in [0, 3]": (0.0, 3.0, 2, False),
-    "3 decimals in [0, 1]": (0.0, 1.0, 3, False),
-    "1-decimal percentages": (0.0, 100.0, 1, True),
-    "4 decimals in [0, 1]": (0.0, 1.0, 4, False),
-}
+KINDS = ("another run", "another metric", "invented")
+# "another run", split: the baseline's value quoted as a method run's (or the reverse), and one
+# method run's value quoted as another's (where a paper says only "our method", it does not say which)
+TARGETS = {"another run": 0.10, "another metric": 0.10, "invented": 0.03}
 
 
-def baseline_record(folder: Path) -> RunResults:
-    info = json.loads((folder / "run_0" / "final_info.json").read_text())
-    stdout = ""
-    record = folder / "baseline.json"
-    if record.is_file():
-        stdout = (json.loads(record.read_text()).get("experiment") or {}).get("stdout_tail", "")
-    code = (folder / "experiment.py").read_text() if (folder / "experiment.py").is_file() else ""
-    return RunResults(run="run_0", final_info=info, stdout=stdout, code=code)
+def written(value: float, like: Claim) -> str | None:
+    """`value` written the way the claim writes its number (decimals, percent, thousands)."""
+    q = like.quoted
+    if q.exponent:
+        return None  # scientific notation: settings, not results, in practice
+    if q.percent:
+        value = value * 100 if abs(value) <= 1 and not abs(q.value) > 100 else value
+    text = f"{value:,.{q.decimals}f}" if "," in q.text else f"{value:.{q.decimals}f}"
+    if text.lstrip("-").replace(",", "").replace(".", "").strip("0") == "" and value != 0:
+        return None  # rounds to zero at this precision
+    return text + ("\\%" if q.percent else "")
 
 
-def metric_phrase(name: str) -> str:
-    return " ".join(sorted(name_words(name), key=name.lower().find)) or name
+def _same_as_written(text: str, claim: Claim) -> bool:
+    return text.replace("\\%", "").replace(",", "") == claim.text.replace("\\%", "").replace(",", "").replace("%", "")
 
 
-def accepted(sentence: str, evidence: Evidence) -> bool:
-    quoted = quoted_claims(sentence, min_integer=-1)
-    return bool(quoted) and all(supported(q, evidence) for q in quoted)
+def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Random) -> dict[str, str]:
+    """One forged writing of the claim's number per kind, where one exists."""
+    if t.kind != "result" or not t.supported or not t.run or "," in t.run or t.metric is None:
+        return {}
+    item = next((v for v in evidence.results() if v.run == t.run and v.name == t.metric and v.value == t.value), None)
+    if item is None:
+        return {}
+    out: dict[str, str] = {}
+    others = [v for v in evidence.results() if v.name == item.name and v.run != item.run and v.role == item.role
+              and v.seed == item.seed]
+    metrics = [v for v in evidence.results() if v.run == item.run and v.metric != item.metric and v.role == "mean"
+               and (v.dataset == item.dataset or not item.dataset)]
+    def forged(w: str | None) -> bool:
+        # a different writing, and not one the true value also rounds or truncates to
+        return bool(w) and not _same_as_written(w, claim) and not value_matches(with_quoted(claim, w).quoted, item)
 
-
-def invented_rates(evidence: Evidence, metrics: list[str], n: int, rng: random.Random) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for fmt, (low, high, decimals, percent) in FORMATS.items():
-        named = unnamed = 0
-        for _ in range(n):
-            text = f"{rng.uniform(low, high):.{decimals}f}" + ("\\%" if percent else "")
-            named += accepted(f"The {metric_phrase(rng.choice(metrics))} is {text}.", evidence)
-            unnamed += accepted(f"Our method obtains {text} in this setting.", evidence)
-        out[fmt] = {"named": named / n, "unnamed": unnamed / n}
+    for kind, pool in (("another run", others), ("another metric", metrics)):
+        texts = [(w, v) for w, v in ((written(v.value, claim), v) for v in pool) if forged(w)]
+        if texts:
+            w, v = rng.choice(texts)
+            out[kind] = w
+            if kind == "another run":
+                out["baseline swap" if "run_0" in (v.run, item.run) else "method swap"] = w
+    for _ in range(20):
+        w = written(item.value * rng.uniform(0.7, 1.3), claim)
+        if forged(w):
+            out["invented"] = w
+            break
     return out
 
 
-def honest_claims(info: dict) -> list[str]:
-    claims = []
-    for name, metric in read_metrics(info).metrics.items():
-        phrase = metric_phrase(name)
-        values = [metric.mean, *([metric.stderr] if metric.stderr is not None else []), *metric.per_seed]
-        for v in values:
-            written = [f"{v:.{d}f}" if abs(v) >= 0.01 or v == 0 else f"{v:.{d - 2}e}".replace("e", "\\times 10^{") + "}"
-                       for d in (2, 3, 4)]
-            written = [w if "times" not in w else "$" + w.replace("{-0", "{-").replace("{+0", "{") + "$"
-                       for w in written]
-            if 0 <= v <= 1:
-                written.append(f"{100 * v:.1f}\\%")
-            for w in written:
-                claims.append(f"The {phrase} is {w}.")
-                if v == metric.mean:  # a headline number, the metric left to the reader's context
-                    err = f" $\\pm$ {metric.stderr:.{max(2, len(w.split('.')[-1]))}f}" if metric.stderr is not None \
-                        and "times" not in w and "%" not in w else ""
-                    claims.append(f"Our method obtains {w}{err} in this setting.")
-                claims.append(f"\\begin{{tabular}}{{lc}} Run & {phrase} \\\\ baseline & {w} \\\\ \\end{{tabular}}")
-    return claims
+SPLIT = ("baseline swap", "method swap")
 
 
-def measure(folder: Path, n: int, seed: int = 0) -> dict:
-    record = baseline_record(folder)
-    evidence = Evidence([record])
-    metrics = list(read_metrics(record.final_info).metrics)
-    claims = honest_claims(record.final_info)
-    honest = sum(accepted(c, evidence) for c in claims) / len(claims)
-    rejected = [c for c in claims if not accepted(c, evidence)][:5]
-    return {"template": folder.name, "metrics": len(metrics), "summary_values": len(evidence),
-            "invented": invented_rates(evidence, metrics, n, random.Random(seed)),
-            "honest": honest, "honest_claims": len(claims), "honest_rejected_examples": rejected}
+def counts_split_accepted(claim: Claim, text: str, evidence: Evidence, names) -> bool:
+    forged = trace(with_quoted(claim, text), evidence, names)
+    return not (forged.counts and forged.supported is False)
+
+
+def paper_figures(tex: str, evidence: Evidence, notes: str, rng: random.Random) -> dict:
+    pairs, names = traced_claims(tex, evidence, notes=notes)
+    counts: dict[str, list[int]] = {k: [0, 0] for k in (*KINDS, *SPLIT)}
+    examples: dict[str, list[str]] = defaultdict(list)
+    for claim, t in pairs:
+        for kind, text in forgeries(claim, t, evidence, rng).items():
+            if kind in SPLIT:
+                counts[kind][0] += 1
+                counts[kind][1] += counts_split_accepted(claim, text, evidence, names)
+                continue
+            forged = trace(with_quoted(claim, text), evidence, names)
+            accepted = not (forged.counts and forged.supported is False)
+            counts[kind][0] += 1
+            counts[kind][1] += accepted
+            if accepted and len(examples[kind]) < 3:
+                examples[kind].append(f"{t.text} -> {text} ({forged.how}; {forged.metric})")
+    traces = [t for _, t in pairs]
+    results = [t for t in traces if t.counts]
+    return {"claims": len(traces), "results": len(results),
+            "unsupported_results": sum(t.supported is False for t in results),
+            "kinds": dict(Counter(t.kind for t in traces)), "forgeries": counts, "accepted_examples": dict(examples),
+            "traces": traces}
+
+
+def label_figures(labels: Path, traces: dict[str, list[ClaimTrace]]) -> dict:
+    groups: dict[tuple[str, str, str], int] = Counter()
+    with labels.open(newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            groups[(row["idea"], row["quoted"], row["category"])] += 1
+    flagged_by_label: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (idea, text, label), n in groups.items():
+        flagged = sum(1 for t in traces.get(idea, []) if t.text == text and t.counts and t.supported is False)
+        flagged_by_label[label][0] += n
+        flagged_by_label[label][1] += min(n, flagged)
+    true_n, true_f = flagged_by_label.get("TRUE", [0, 0])
+    other_n = sum(v[0] for k, v in flagged_by_label.items() if k != "TRUE")
+    other_f = sum(v[1] for k, v in flagged_by_label.items() if k != "TRUE")
+    ideas_true = {idea for (idea, _, label) in groups if label == "TRUE"}
+    failing_without_true = [idea for idea, ts in traces.items()
+                            if idea not in ideas_true and any(t.counts and t.supported is False for t in ts)]
+    return {"by_label": {k: {"n": v[0], "flagged": v[1]} for k, v in sorted(flagged_by_label.items())},
+            "true_flagged": true_f / true_n if true_n else None, "true_n": true_n,
+            "others_flagged": other_f / other_n if other_n else None, "others_n": other_n,
+            "papers_without_true_failing": failing_without_true}
+
+
+def _folder_paper(folder: Path) -> tuple[str, Evidence, str] | None:
+    tex = folder / "latex" / "template.tex"
+    if not tex.is_file():
+        return None
+    notes = folder / "notes.txt"
+    return tex.read_text(errors="replace"), Evidence(read_idea_folder(folder)), \
+        notes.read_text(errors="replace") if notes.is_file() else ""
+
+
+def _idea_dir_paper(idea: Path) -> tuple[str, Evidence, str] | None:
+    tex = idea / "paper" / "template.tex"
+    if not tex.is_file() or not (idea / "results").is_dir():
+        return None
+    runs: list[RunLog] = read_results_dir(idea / "results")
+    notes = idea / "notes.txt"
+    return tex.read_text(errors="replace"), Evidence(runs), notes.read_text(errors="replace") if notes.is_file() else ""
+
+
+def default_runs() -> Path:
+    shared = os.environ.get("BENCH_SHARED_DATA")
+    return Path(shared) / "ai_scientist_runs" if shared else Path("../shared/data/ai_scientist_runs")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baselines", type=Path, default=Path("runs/baselines"),
-                        help="folder holding one `bench template baseline` output per template")
-    parser.add_argument("--n", type=int, default=2000, help="invented numbers per format")
+    parser.add_argument("--runs", type=Path, default=default_runs(),
+                        help="folder of AI-Scientist idea folders (and numbers_labels.tsv)")
+    parser.add_argument("--idea-dir", type=Path, action="append", default=[],
+                        help="an idea folder of ours (OUT/.../<idea> with paper/ and results/); repeatable")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    folders = sorted(p for p in args.baselines.iterdir() if (p / "run_0" / "final_info.json").is_file()) \
-        if args.baselines.is_dir() else []
-    if not folders:
-        raise SystemExit(f"no baseline under {args.baselines}: run `bench template baseline NAME --out "
-                         f"{args.baselines}/NAME` for each template first")
-    results = [measure(f, args.n) for f in folders]
-    worst_invented = 0.0
-    for r in results:
-        print(f"\n{r['template']}: {r['metrics']} metrics, {r['summary_values']} summary values in final_info")
-        print(f"  {'invented number format':<24} {'metric named':>13} {'no metric named':>16}")
-        for fmt, rate in r["invented"].items():
-            print(f"  {fmt:<24} {rate['named']:>12.1%} {rate['unnamed']:>16.1%}")
-            worst_invented = max(worst_invented, rate["named"], rate["unnamed"])
-        print(f"  honest numbers accepted: {r['honest']:.1%} of {r['honest_claims']}")
-        for example in r["honest_rejected_examples"]:
-            print(f"    rejected: {example}")
-    worst_honest = min(r["honest"] for r in results)
-    print(f"\ninvented acceptance, worst format, phrasing and template: {worst_invented:.1%} (target <= 5%)")
-    print(f"honest acceptance, worst template: {worst_honest:.1%} (target >= 98%)")
+    papers: dict[str, tuple[str, Evidence, str]] = {}
+    if args.runs.is_dir():
+        for folder in sorted(p for p in args.runs.iterdir() if p.is_dir()):
+            if (paper := _folder_paper(folder)) is not None:
+                papers[folder.name] = paper
+    for idea in args.idea_dir:
+        if (paper := _idea_dir_paper(idea)) is not None:
+            papers[f"ours:{idea.name}"] = paper
+    if not papers:
+        raise SystemExit(f"no paper with logs under {args.runs} or --idea-dir: nothing to measure")
+    rng = random.Random(args.seed)
+    figures = {name: paper_figures(tex, ev, notes, rng) for name, (tex, ev, notes) in papers.items()}
+    total = {k: [sum(f["forgeries"][k][0] for f in figures.values()), sum(f["forgeries"][k][1] for f in figures.values())]
+             for k in (*KINDS, *SPLIT)}
+    print(f"{'paper':<34} {'results':>7} {'unsupp.':>7}  " + "  ".join(f"{k + ' acc.':>20}" for k in KINDS))
+    for name, f in figures.items():
+        cells = "  ".join(f"{f['forgeries'][k][1]:>8} of {f['forgeries'][k][0]:<8}  " for k in KINDS)
+        print(f"{name:<34} {f['results']:>7} {f['unsupported_results']:>7}  {cells}")
+    ok = True
+    for k in KINDS:
+        n, acc = total[k]
+        share = acc / n if n else 0.0
+        ok &= share <= TARGETS[k]
+        print(f"forged '{k}': {acc} of {n} accepted ({share:.1%}; target <= {TARGETS[k]:.0%})")
+        if k == "another run":
+            for part in SPLIT:
+                n2, acc2 = total[part]
+                print(f"    of which {part}: {acc2} of {n2} accepted ({acc2 / n2 if n2 else 0:.1%})")
+        for name, f in figures.items():
+            for e in f["accepted_examples"].get(k, [])[:1]:
+                print(f"    e.g. {name}: {e}")
+    out = {"papers": {n: {k: v for k, v in f.items() if k != "traces"} for n, f in figures.items()},
+           "forgeries": {k: {"n": total[k][0], "accepted": total[k][1]} for k in (*KINDS, *SPLIT)}}
+    labels = args.runs / "numbers_labels.tsv"
+    if labels.is_file():
+        lab = label_figures(labels, {n: f["traces"] for n, f in figures.items()})
+        out["labels"] = lab
+        print(f"labels: TRUE flagged {lab['true_flagged']:.1%} of {lab['true_n']} (target >= 90%); others flagged "
+              f"{lab['others_flagged']:.1%} of {lab['others_n']} (target <= 10%)")
+        for label, v in lab["by_label"].items():
+            print(f"    {label:<8} {v['flagged']:>3} of {v['n']:<3} flagged")
+        print(f"papers without a TRUE number failing numbers_match: {lab['papers_without_true_failing'] or 'none'}")
+        ok &= (lab["true_flagged"] or 0) >= 0.9 and (lab["others_flagged"] or 0) <= 0.1 \
+            and not lab["papers_without_true_failing"]
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0 if worst_invented <= 0.05 and worst_honest >= 0.98 else 1
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

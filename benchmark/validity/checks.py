@@ -22,8 +22,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from scientist.latex import source as latex
-from benchmark.validity.evidence import RESULTS_DIR, Evidence, RunResults, read_idea_folder, read_results_dir
-from benchmark.validity.numbers import quoted_claims, supported
+from benchmark.validity.evidence import RESULTS_DIR, Evidence, RunLog, RunResults, read_idea_folder, read_results_dir
+from benchmark.validity.support import ClaimTrace, trace_results
 
 CHECKS = ("pdf_compiles", "no_placeholders", "figures", "citations", "numbers_match",
           "sections_nonempty", "page_count", "no_injection")
@@ -49,7 +49,9 @@ class CheckResult(BaseModel):
     passed: bool
     reason: str = ""  # why it failed; what was checked when it passed
     quoted: list[str] | None = None  # numbers_match: the numbers quoted in Results, as written
-    unsupported: list[str] | None = None  # numbers_match: those no recorded result supports
+    unsupported: list[str] | None = None  # numbers_match: the results (and derived results) nothing supports
+    claims: list[ClaimTrace] | None = None  # numbers_match: per number, its kind and what supports it or why not
+    results: int | None = None  # numbers_match: how many numbers are results or derived results
 
 
 class ValidityReport(BaseModel):
@@ -180,27 +182,33 @@ def check_citations(tex: str | None, paper_dir: Path) -> CheckResult:
     return CheckResult(name="citations", passed=True, reason=f"{len(cited)} keys cited")
 
 
-def check_numbers(tex: str | None, runs: list[RunResults], config: ValidityConfig) -> CheckResult:
+def check_numbers(tex: str | None, runs: list[RunResults | RunLog], config: ValidityConfig,
+                  notes: str = "") -> CheckResult:
+    """Fails on unsupported results only: settings, thresholds and labels are traced, never counted."""
     if tex is None:
         return CheckResult(name="numbers_match", passed=False, reason="no LaTeX source")
-    results = latex.find_sections(tex, r"result")
-    quoted = [q for s in results for q in quoted_claims(s.body, min_integer=config.min_integer)]
-    written = [q.text for q in quoted]
-    if not quoted:
-        return CheckResult(name="numbers_match", passed=True, reason="no numbers quoted in Results",
-                           quoted=[], unsupported=[])
     evidence = Evidence(runs)
+    traces = trace_results(tex, evidence, notes=notes, min_integer=config.min_integer)
+    written = [t.text for t in traces]
+    results = [t for t in traces if t.counts]
+    if not results:
+        return CheckResult(name="numbers_match", passed=True, reason="no result quoted in Results",
+                           quoted=written, unsupported=[], claims=traces, results=0)
     if not len(evidence):
-        return CheckResult(name="numbers_match", passed=False, quoted=written, unsupported=written,
-                           reason=f"{len(quoted)} numbers quoted but no recorded experiment results to support them")
-    unsupported = [q.text for q in quoted if not supported(q, evidence)]
+        for t in results:
+            t.supported, t.why = False, "no recorded experiment results"
+        return CheckResult(name="numbers_match", passed=False, quoted=written, unsupported=[t.text for t in results],
+                           claims=traces, results=len(results),
+                           reason=f"{len(results)} results quoted but no recorded experiment results to support them")
+    unsupported = [t.text for t in results if not t.supported]
+    share = f"{len(unsupported)} of {len(results)} results ({len(unsupported) / len(results):.0%})"
     if len(unsupported) > config.max_unsupported_numbers:
         return CheckResult(name="numbers_match", passed=False, quoted=written, unsupported=unsupported,
-                           reason=f"{len(unsupported)} of {len(quoted)} numbers in Results appear in no "
-                                  f"recorded experiment result: {_short(unsupported)}")
-    return CheckResult(name="numbers_match", passed=True, quoted=written, unsupported=unsupported,
-                       reason=f"{len(quoted) - len(unsupported)} of {len(quoted)} numbers found in "
-                              f"{len(runs)} recorded run(s)")
+                           claims=traces, results=len(results),
+                           reason=f"{share} in Results supported by no recorded run: {_short(unsupported)}")
+    return CheckResult(name="numbers_match", passed=True, quoted=written, unsupported=unsupported, claims=traces,
+                       results=len(results), reason=f"{len(results) - len(unsupported)} of {len(results)} results "
+                                                    f"traced to {len(evidence.runs)} recorded run(s)")
 
 
 def check_injection(pdf: Path | None, tex: str | None) -> CheckResult:
@@ -250,6 +258,17 @@ def check_page_count(pages: int | None, config: ValidityConfig) -> CheckResult:
     return CheckResult(name="page_count", passed=True, reason=f"{pages} pages")
 
 
+def _read_notes(path: Path, max_bytes: int = 1 << 20) -> str:
+    """Model-written notes: a plain file, capped; anything else reads as none."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return ""
+        with path.open("rb") as f:
+            return f.read(max_bytes).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 # ---- a paper folder ----------------------------------------------------------------------
 def find_tex(paper_dir: Path) -> Path | None:
     if (paper_dir / "template.tex").is_file():
@@ -269,7 +288,7 @@ def find_pdf(paper_dir: Path) -> Path | None:
 def check_paper(
     paper_dir: Path, *, code_dirs: list[Path] = (), results_dir: Path | None = None,
     tex_path: Path | None = None, pdf_path: Path | None = None, template_tex: Path | None = None,
-    config: ValidityConfig | None = None,
+    config: ValidityConfig | None = None, notes: str | None = None,
 ) -> ValidityReport:
     """Run every check on one paper folder (LaTeX source, .bib, figures, PDF). Evidence for its
     numbers: the harness's results records (`results_dir`, OUT/<idea>/results/) and/or idea
@@ -280,16 +299,19 @@ def check_paper(
     pdf_path = pdf_path or (find_pdf(paper_dir) if paper_dir.is_dir() else None)
     tex = tex_path.read_text(errors="replace") if tex_path and tex_path.is_file() else None
     template = template_tex.read_text(errors="replace") if template_tex and template_tex.is_file() else None
-    runs = read_results_dir(results_dir) if results_dir else []
+    runs: list[RunLog] = read_results_dir(results_dir) if results_dir else []
     for code_dir in code_dirs:
         runs += read_idea_folder(Path(code_dir))
+    if notes is None:  # the run notes the model kept: they name its runs ("## Run 2: ...")
+        folders = [*code_dirs, *([Path(results_dir).parent] if results_dir else [])]
+        notes = "\n".join(_read_notes(Path(d) / "notes.txt") for d in folders)
     compiled, pages, pdf_text = check_pdf_compiles(pdf_path)
     checks = [
         compiled,
         check_placeholders(tex, pdf_text, template),
         check_figures(tex, paper_dir),
         check_citations(tex, paper_dir),
-        check_numbers(tex, runs, config),
+        check_numbers(tex, runs, config, notes),
         check_sections(tex, config),
         check_page_count(pages, config),
         check_injection(pdf_path, tex),

@@ -1,0 +1,138 @@
+"""What kind of claim a quoted number makes, from its words, its unit and its place in a table.
+
+- label: part of a row label or a header ("Combined (15%)", "Steps to 99% Val Acc"): a name;
+- threshold: a constant of the method's or metric's definition ("steps to 99% validation
+  accuracy", "95% confidence interval", the `0.99` a run's code compares against);
+- setting: a hyper-parameter or setting ("learning rate of 3e-4", "batch size 256",
+  "10,000 training steps", "$\\eta = 0.1$"), checked against the code that ran, never counted
+  against the paper;
+- derived: a relative change, ratio, difference or aggregate ("a 61% reduction", "2x faster",
+  "on average across datasets"), checked against the same computation on the logged values;
+- result: anything else: a logged value, at the quoted precision.
+
+Words decide, never the value itself: a paper cannot make a result a setting by its number.
+"""
+from __future__ import annotations
+
+import re
+
+from benchmark.validity.claims import Claim
+from benchmark.validity.evidence import Evidence, Logged, name_words
+
+# Setting nouns; "steps" alone is a result ("in 2363 steps"), "training steps" a setting.
+_SETTING = re.compile(
+    r"learning[\s-]*rates?|\blr\b|batch[\s-]*sizes?|\bbatch\b|epochs?|iterations|training\s+steps|train\s+steps|"
+    r"total\s+steps|warm-?up|time-?steps|diffusion\s+steps|hidden|dimensions?|\bdims?\b|layers?|heads?|dropout|"
+    r"weight[\s-]*decay|momentum|probabilit(?:y|ies)|\bprob\b|temperature|window|embedding|units|neurons|kernel|"
+    r"stride|seeds?|configuration|hyper-?parameters?|\bbeta\b|\balpha\b|\blambda\b|coefficient|loss\s+weight|"
+    r"weight\s+of|ratio\s+of|budget|optimizer|schedule|capacity|vocabulary|context\s+length|block\s+size|"
+    r"sequence\s+length|samples\s+per|per\s+batch|number\s+of\s+(?:\w+\s+)?(?:layers|heads|units|steps|epochs)",
+    re.I)
+_THRESHOLD_WORDS = re.compile(r"confidence\s+(?:interval|level)|\bCI\b|significance|threshold|\bcut-?off\b|tolerance",
+                             re.I)
+# "to reach NUM% accuracy", "until NUM% validation accuracy": the number is a target
+_REACH = re.compile(r"(?:\bto|\breach(?:es|ed|ing)?|\buntil|\bbefore|\babove|\bbelow|\bexceed(?:s|ed|ing)?|"
+                    r"\bat\s+least)\s+(?:a\s+|an\s+|the\s+)?\$?\s*NUM", re.I)
+_CHANGE = re.compile(
+    r"reduc|improv|increas|decreas|faster|slower|lower|higher|speed-?up|gain|drop|declin|less|more|fewer|"
+    r"relative|better|worse|rise|rose|fell|fall|cut|boost|saving|overhead|longer|shorter|times|fold|"
+    r"\\times|×|degrad|differen|gap|margin", re.I)
+_AGGREGATE = re.compile(r"\baverage|\bmean\b|\bon\s+average|\bacross\s+(?:all|the|\w+\s+)?(?:datasets|tasks|runs|"
+                        r"seeds|settings|benchmarks)|\boverall\b|\bin\s+total\b|\bsum\b", re.I)
+_ASSIGN = re.compile(r"[A-Za-z_\\]+(?:_\{?[\w,]+\}?)?\s*=\s*\$?\s*NUM")
+_HYPHEN_UNIT = re.compile(r"NUM-[a-z]")
+_APPROX = re.compile(r"(?:approximately|approx\.?|about|around|roughly|nearly|almost|~|\\sim|\\approx|"
+                     r"close\s+to|some|over|more\s+than|less\s+than|up\s+to)\s*\$?\s*NUM", re.I)
+
+
+def _after(claim: Claim) -> str:
+    """A few words after the number in its sentence: "99% validation accuracy" names the metric after."""
+    found = re.search(r"(?<![\d.])" + re.escape(claim.text), claim.sentence)
+    return " ".join(claim.sentence[found.end():].split()[:3]) if found else ""
+
+
+def marked(text: str, claim: Claim) -> str:
+    """`text` with the claim's number replaced by NUM, so patterns can say where it sits."""
+    return re.sub(r"(?<![\d.])" + re.escape(claim.text), "NUM", text, count=1)
+
+
+def approximate(claim: Claim) -> bool:
+    """Written as an approximation ("around 1500 steps", "~40%"): checked at its leading digits."""
+    return claim.where == "text" and bool(_APPROX.search(marked(claim.window, claim)))
+
+
+def change_words(claim: Claim) -> bool:
+    return bool(_CHANGE.search(claim.clause if claim.where == "text" else f"{claim.column} {claim.caption}"))
+
+
+def aggregate_words(claim: Claim) -> bool:
+    return bool(_AGGREGATE.search(f"{claim.sentence} {claim.column} {claim.row}"))
+
+
+def names_metric(text: str, evidence: Evidence) -> bool:
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text.replace("NUM", " "))}
+    return any(any(len(k) >= 3 and (w.startswith(k) or k.startswith(w)) for w in words if len(w) >= 3)
+               for k in evidence.vocabulary)
+
+
+def metric_threshold(claim: Claim, evidence: Evidence) -> Logged | None:
+    """A logged metric whose name holds the number (`step_val_acc_99` for "99%") and whose other
+    words the claim's context names: the number is part of that metric's definition."""
+    digits = claim.text.replace("\\%", "").replace("%", "").strip()
+    if not re.fullmatch(r"\d+(?:\.\d+)?", digits):
+        return None
+    token = digits.replace(".", "")
+    context = f"{claim.clause} {claim.window} {claim.column} {claim.caption}".lower()
+    for item in evidence.results():
+        parts = re.findall(r"[a-z]+|\d+", item.metric.lower())
+        if token in parts and any(w in context for w in item.words if len(w) >= 3):
+            return item
+    return None
+
+
+def code_threshold(claim: Claim, evidence: Evidence) -> Logged | None:
+    """A constant the code compares against, which the claim's context names."""
+    from benchmark.validity.support import value_matches
+
+    words = {w for w in name_words(re.sub(r"[^A-Za-z ]", " ", f"{claim.clause} {claim.window}"))}
+    for item in evidence.parameters():
+        if item.words & words and value_matches(claim.quoted, item) and \
+                re.search(r"thresh|target|cutoff|tol|min_|max_", item.name, re.I):
+            return item
+    return None
+
+
+def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
+    """(kind, why) of a claim; `support` checks results, derived results and settings."""
+    if claim.in_label:
+        return "label", "part of a row label or column header"
+    local = marked(claim.clause if claim.where == "text" else claim.clause, claim)
+    window = marked(claim.window, claim)
+    if (item := metric_threshold(claim, evidence)) is not None:
+        return "threshold", f"part of the metric {item.metric}'s definition"
+    if _THRESHOLD_WORDS.search(claim.window):
+        return "threshold", "a confidence level or threshold"
+    reach = _REACH.search(window) if claim.quoted.percent else None
+    if reach and names_metric(window[reach.end():] + " " + _after(claim), evidence):
+        return "threshold", "a level to reach, not a level reached"
+    if (item := code_threshold(claim, evidence)) is not None:
+        return "threshold", f"the constant {item.name} the code compares against"
+    if claim.where == "text":
+        if _HYPHEN_UNIT.search(local) or _ASSIGN.search(marked(claim.sentence, claim)):
+            return "setting", "a size or an assignment of a setting"
+        pre, _, post = window.partition("NUM")
+        near = f"{' '.join(pre.split()[-4:])} NUM {' '.join(post.split()[:2])}"  # a setting's noun sits by it
+        setting = _SETTING.search(near)
+        if setting and not _metric_nearer(near, setting.group(0), evidence):
+            return "setting", f"a setting ({setting.group(0).strip()})"
+    return "result", ""
+
+
+def _metric_nearer(clause: str, setting: str, evidence: Evidence) -> bool:
+    """The clause names a logged metric between the setting noun and the number, or right after the
+    number: "the batch accuracy reached NUM" is a result. A metric named as such is not a setting."""
+    at = clause.find("NUM")
+    s = clause.lower().find(setting.lower())
+    between = clause[min(s, at):max(s, at)] if s >= 0 and at >= 0 else clause
+    between = between.replace(setting, " ")
+    return names_metric(between, evidence) and not re.search(r"\bof\b|\bwith\b|\bto\b", between)
