@@ -73,12 +73,13 @@ def _prose_claims(text: str, headings: list[tuple[int, str]], offset: int, min_i
         para_at = text.find(paragraph) + offset
         sentences = [s for s in _SENTENCE_END.split(paragraph) if s and s.strip()]
         for i, sentence in enumerate(sentences):
-            pos = 0
+            used: list[tuple[int, int]] = []  # scientific notation is read first: find each number's own place
             for q in quoted_numbers(sentence, min_integer=min_integer):
-                found = _locate(sentence, q, pos)
+                found = next((m for m in re.finditer(r"(?<![\d.])" + re.escape(q.text), sentence)
+                              if not any(a < m.end() and m.start() < b for a, b in used)), None)
                 if not found:
                     continue
-                pos = found.end()
+                used.append(found.span())
                 out.append(Claim(quoted=q, where="text", clause=_clause(sentence, found.start(), found.end()),
                                  sentence=sentence, before=" ".join(sentences[:i]),
                                  window=_window(sentence, found.start(), found.end()),

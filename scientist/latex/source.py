@@ -385,3 +385,165 @@ def prose_words(tex: str) -> list[str]:
     text = _COMMAND.sub(" ", text)
     text = re.sub(r"[{}\[\]~&\\]", " ", text)
     return [w for w in text.split() if re.search(r"[A-Za-z]", w)]
+
+
+# ---- tables ----------------------------------------------------------------------------
+_TABULAR = re.compile(r"\\begin\{(tabular[x*]?|longtable|array)\}")
+_CAPTION = re.compile(r"\\caption\*?\s*(?:\[[^\]]*\])?\s*\{")
+_RULES = re.compile(r"\\(?:toprule|midrule|bottomrule|hline|cline\{[^}]*\}|cmidrule(?:\([^)]*\))?\{[^}]*\}"
+                    r"|addlinespace(?:\[[^\]]*\])?|endhead|endfirsthead|endfoot|endlastfoot)")
+_MULTI = re.compile(r"\\multi(column|row)\s*\{\s*(\d+)\s*\}")
+
+
+@dataclass(frozen=True)
+class TableCell:
+    text: str  # the cell's LaTeX; a spanning cell's text is repeated in every column it covers
+    row: int
+    col: int
+    spanned: bool = False  # the text comes from a \multicolumn or \multirow of another position
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[list[TableCell]]
+    header_rows: int  # rows above the first rule after the top (or 1 without rules)
+    caption: str = ""
+    start: int = 0  # offsets of the tabular in the text it was read from
+    end: int = 0
+
+    def header(self, col: int) -> list[str]:
+        """The header cells above column `col`, outermost first (a \\multicolumn group, then its own)."""
+        return [r[col].text for r in self.rows[:self.header_rows] if col < len(r) and r[col].text.strip()]
+
+
+def _split_cells(row: str) -> list[str]:
+    """A row's cells: `&` outside braces, not escaped."""
+    cells, depth, last, i = [], 0, 0, 0
+    while i < len(row):
+        ch = row[i]
+        if ch == "\\":
+            i += 2
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "&" and depth == 0:
+            cells.append(row[last:i])
+            last = i + 1
+        i += 1
+    return cells + [row[last:]]
+
+
+def _split_rows(body: str) -> list[tuple[str, bool]]:
+    """(row text, a rule precedes it) for each `\\\\`-ended row of a tabular body."""
+    rows, depth, last, i, ruled = [], 0, 0, 0, False
+    while i < len(body):
+        if body.startswith("\\\\", i) and depth == 0:
+            rows.append((body[last:i], ruled))
+            i += 2
+            while i < len(body) and body[i] in " \t\n*":
+                i += 1
+            if i < len(body) and body[i] == "[":  # \\[2pt]
+                _, i = _balanced(body, i + 1, "[", "]")
+            last = i
+            continue
+        if body[i] == "\\":
+            i += 2
+            continue
+        depth += body[i] == "{"
+        depth -= body[i] == "}"
+        i += 1
+    rows.append((body[last:], ruled))
+    out = []
+    for text, _ in rows:
+        # rules sit between rows, so they open the text of the row below them
+        ruled = bool(re.match(r"\s*(?:" + _RULES.pattern + r")", text))
+        cleaned = _RULES.sub(" ", text)
+        if cleaned.strip():
+            out.append((cleaned, ruled))
+    return out
+
+
+def _spanning(cell: str) -> tuple[str, str | None, int]:
+    """(inner text, 'column'/'row'/None, span) of a cell written as \\multicolumn / \\multirow."""
+    m = _MULTI.match(cell.strip())
+    if not m:
+        return cell, None, 1
+    rest = cell.strip()[m.end():]
+    # \multicolumn{n}{spec}{text}; \multirow{n}[vmove]{width}[fixup]{text}
+    groups, i = [], 0
+    while i < len(rest) and len(groups) < (2 if m.group(1) == "column" else 2):
+        while i < len(rest) and rest[i] in " \t\n":
+            i += 1
+        if i < len(rest) and rest[i] == "[":
+            _, i = _balanced(rest, i + 1, "[", "]")
+            continue
+        if i < len(rest) and rest[i] == "{":
+            inner, i = _balanced(rest, i + 1)
+            groups.append(inner)
+            continue
+        break
+    text = groups[-1] if len(groups) == 2 else rest
+    return text, m.group(1), int(m.group(2))
+
+
+def _table_rows(body: str) -> tuple[list[list[TableCell]], int]:
+    raw = _split_rows(body)
+    rows: list[list[TableCell]] = []
+    pending: dict[int, tuple[str, int]] = {}  # column -> (\multirow text, rows still covered)
+    header_rows = 0
+    for r, (text, ruled) in enumerate(raw):
+        if ruled and rows and not header_rows:
+            header_rows = len(rows)  # the first rule below a row ends the header
+        cells: list[TableCell] = []
+        for cell in _split_cells(text):
+            col = len(cells)
+            inner, kind, span = _spanning(cell)
+            if not inner.strip() and col in pending:  # the empty cell under a \multirow
+                carried, left = pending[col]
+                cells.append(TableCell(carried, r, col, spanned=True))
+                pending[col] = (carried, left - 1)
+                if left - 1 <= 0:
+                    del pending[col]
+                continue
+            if kind == "row" and span > 1:
+                pending[col] = (inner.strip(), span - 1)
+            cells.append(TableCell(inner.strip(), r, col))
+            for extra in range(1, span if kind == "column" else 1):
+                cells.append(TableCell(inner.strip(), r, col + extra, spanned=True))
+        rows.append(cells)
+    return rows, header_rows or min(1, len(rows))
+
+
+def tables(tex: str) -> list[Table]:
+    """Every tabular of `tex` (comments removed by the caller), its cells laid out by column with
+    \\multicolumn and \\multirow spans expanded, its header rows and the caption of its float."""
+    out = []
+    for m in _TABULAR.finditer(tex):
+        name = m.group(1)
+        end = tex.find(f"\\end{{{name}}}", m.end())
+        end = len(tex) if end < 0 else end
+        i = m.end()
+        # the column spec: tabular [pos]{spec}; tabularx/tabular* {width}{spec}; longtable [pos]{spec}
+        groups = 2 if name in ("tabularx", "tabular*") else 1
+        while i < end and groups:
+            while i < end and tex[i] in " \t\n":
+                i += 1
+            if i < end and tex[i] == "[":
+                _, i = _balanced(tex, i + 1, "[", "]")
+            elif i < end and tex[i] == "{":
+                _, i = _balanced(tex, i + 1)
+                groups -= 1
+            else:
+                break
+        rows, header_rows = _table_rows(tex[i:end])
+        float_start = max(tex.rfind("\\begin{table", 0, m.start()), tex.rfind("\\end{table", 0, m.start()))
+        float_end = tex.find("\\end{table", end)
+        caption = ""
+        if float_start >= 0 and tex.startswith("\\begin{table", float_start):
+            span = tex[float_start:float_end if float_end >= 0 else len(tex)]
+            c = _CAPTION.search(span)
+            if c:
+                caption, _ = _balanced(span, c.end())
+        out.append(Table(rows=rows, header_rows=header_rows, caption=caption, start=m.start(),
+                         end=end + len(f"\\end{{{name}}}")))
+    return out

@@ -115,3 +115,19 @@ def test_numbers_inside_citation_options_are_not_claims():
 
     tex = r"We reach 0.953 \citep[{see [45.5]}][p.~33]{k} and 12.5 \cite*[Table 77.1]{j}."
     assert [q.text for q in quoted_numbers(tex)] == ["0.953", "12.5"]
+
+
+def test_tables_expand_multicolumn_and_multirow_spans():
+    from scientist.latex.source import tables
+
+    tex = r"""\begin{table}\caption{Run 0 against Run 3}\begin{tabular}{lcccc}\toprule
+Task & \multicolumn{2}{c}{Final Val Acc} & \multicolumn{2}{c}{Steps} \\
+& Baseline & Ours & Baseline & Ours \\ \midrule
+\multirow{2}{*}{Division} & 1.0000 & 0.9998 & 4200.0 & 1923.3 \\
+ & 0.5 & 0.6 & 10 & 20 \\ \bottomrule
+\end{tabular}\end{table}"""
+    (t,) = tables(tex)
+    assert t.header_rows == 2 and t.caption == "Run 0 against Run 3"
+    assert t.header(4) == ["Steps", "Ours"]  # the old reader named this column "Final Val Acc"
+    assert [c.text for c in t.rows[2]] == ["Division", "1.0000", "0.9998", "4200.0", "1923.3"]
+    assert t.rows[3][0].text == "Division" and t.rows[3][0].spanned  # carried down by \multirow
