@@ -108,6 +108,20 @@ def _with_gpus(cfg: Any, gpus: tuple[int, ...]) -> Any:
     return cfg
 
 
+def _where() -> str:
+    """This machine, and the Ray node when the task runs on one."""
+    import sys
+
+    host = socket.gethostname()
+    ray = sys.modules.get("ray")
+    try:
+        if ray is not None and ray.is_initialized():
+            return f"{host} (Ray node {ray.get_runtime_context().get_node_id()[:12]})"
+    except Exception:  # noqa: BLE001 - only a label
+        pass
+    return host
+
+
 def shares_driver_disk(task: IdeaTask) -> bool:
     try:
         return (Path(task.driver_out) / MARKER).read_text() == task.driver_token
@@ -135,7 +149,7 @@ def run_task(task: IdeaTask) -> dict[str, Any]:
     try:
         result = execute_idea(cfg, task.idea, task.template_tex, task.validity, task.run_idea_fn, task.idea_model)
         result["gpus"] = list(gpus)
-        result["host"] = socket.gethostname()
+        result["host"] = _where()
         if scratch is not None and result.get("outcome"):
             outcome = result["outcome"]
             local_idea = Path(outcome.get("idea_dir") or Path(cfg.out_dir) / task.idea["name"])
