@@ -37,6 +37,8 @@ class Claim:
     section: str = ""  # the subsection (or bold run-in heading) it sits under
     in_label: bool = False  # table: the number is part of a row label or a header, not a cell value
     siblings: tuple[str, ...] = field(default=(), compare=False)  # table: the other value cells of its row
+    after: str = ""  # running text: what follows the number, up to the end of its clause ("(run~1)")
+    in_list: tuple[int, int] = (0, 1)  # running text: its place in a list "0.945, 0.943 and 0.938", and the length
 
     @property
     def text(self) -> str:
@@ -63,6 +65,25 @@ def _locate(unit: str, q: Quoted, pos: int) -> re.Match[str] | None:
     return re.compile(r"(?<![\d.])" + re.escape(q.text)).search(unit, pos)
 
 
+_LIST_GLUE = re.compile(r"\s*(?:\$|\\%|%|~)*\s*(?:,\s*(?:and\s+)?|\s+and\s+|;\s*)(?:\$|~)*\s*$")
+
+
+def _lists(sentence: str, found: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """(place, length) of each number in the list it belongs to: numbers joined only by commas or
+    "and" ("0.945, 0.943 and 0.938"); a lone number is (0, 1)."""
+    groups: list[list[int]] = []
+    for i, m in enumerate(found):
+        if i and _LIST_GLUE.fullmatch(sentence[found[i - 1].end():m.start()] + " "[:0]) is not None:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    place: dict[int, tuple[int, int]] = {}
+    for g in groups:
+        for k, i in enumerate(g):
+            place[i] = (k, len(g))
+    return [place[i] for i in range(len(found))]
+
+
 def _section_at(headings: list[tuple[int, str]], pos: int) -> str:
     return next((title for at, title in reversed(headings) if at <= pos), "")
 
@@ -74,16 +95,21 @@ def _prose_claims(text: str, headings: list[tuple[int, str]], offset: int, min_i
         sentences = [s for s in _SENTENCE_END.split(paragraph) if s and s.strip()]
         for i, sentence in enumerate(sentences):
             used: list[tuple[int, int]] = []  # scientific notation is read first: find each number's own place
+            found_all: list[tuple[Quoted, re.Match[str]]] = []
             for q in quoted_numbers(sentence, min_integer=min_integer):
                 found = next((m for m in re.finditer(r"(?<![\d.])" + re.escape(q.text), sentence)
                               if not any(a < m.end() and m.start() < b for a, b in used)), None)
-                if not found:
-                    continue
-                used.append(found.span())
+                if found:
+                    used.append(found.span())
+                    found_all.append((q, found))
+            found_all.sort(key=lambda qf: qf[1].start())
+            lists = _lists(sentence, [f for _, f in found_all])
+            for (q, found), place in zip(found_all, lists):
                 out.append(Claim(quoted=q, where="text", clause=_clause(sentence, found.start(), found.end()),
                                  sentence=sentence, before=" ".join(sentences[:i]),
                                  window=_window(sentence, found.start(), found.end()),
-                                 section=_section_at(headings, para_at)))
+                                 section=_section_at(headings, para_at), after=sentence[found.end():found.end() + 40],
+                                 in_list=place))
     return out
 
 

@@ -103,8 +103,39 @@ def _last_mention(names: RunNames, text: str, *, baseline_only: bool = True) -> 
     return NONE
 
 
+_RUN_AFTER = re.compile(r"\s*\$?\s*(?:\\%|%)?\s*\(\s*(?:for\s+|in\s+|with\s+)?runs?[\s~_\\-]*(\d+)\s*\)", re.I)
+_RUN_ORDER = re.compile(r"\bruns?[\s~_\\-]*(\d+)", re.I)
+
+
+def _positional(claim: Claim, names: RunNames) -> tuple[Mention, str]:
+    """Runs fixed by where the number stands: "0.193 (run~1)"; the k-th of a list of as many numbers
+    as the passage names runs ("runs 1 and 2 reach 0.94 and 0.95"), or as there are runs; the number
+    after "from" in "from 0.354 to 0.345" (the baseline's, where the clause names no run)."""
+    if claim.where != "text":
+        return NONE, ""
+    if (m := _RUN_AFTER.match(claim.after)) and f"run_{m.group(1)}" in names.runs:
+        return Mention(frozenset({f"run_{m.group(1)}"}), "explicit"), "parenthesis"
+    k, n = claim.in_list
+    if n >= 2:
+        named = list(dict.fromkeys(f"run_{x}" for x in _RUN_ORDER.findall(f"{claim.before} {claim.sentence}")))
+        named = [r for r in named if r in names.runs]
+        if len(named) == n:
+            return Mention(frozenset({named[k]}), "explicit"), "list order"
+        ordered = sorted(names.runs, key=lambda r: int(re.sub(r"\D", "", r) or 0))
+        if len(ordered) == n:
+            return Mention(frozenset({ordered[k]}), "explicit"), "list order (one per run)"
+    marked = kinds.marked(claim.sentence, claim)
+    if "run_0" in names.runs and re.search(r"\bfrom\s+(?:an?\s+average\s+of\s+)?\$?\s*NUM\b[^.;]*?\bto\b", marked) \
+            and not names.mention(claim.clause):
+        return Mention(frozenset({"run_0"}), "from"), "from ... to"
+    return NONE, ""
+
+
 def attribution(claim: Claim, names: RunNames) -> tuple[Mention, str]:
     """The runs a claim is about and where that was read."""
+    fixed, where = _positional(claim, names)
+    if fixed:
+        return fixed, where
     if claim.where == "table":
         levels = [("row", f"{claim.row} {claim.group}"), ("column", claim.column), ("caption", claim.caption),
                   ("section", claim.section)]
@@ -167,7 +198,12 @@ def _datasets_named(evidence: Evidence, text: str) -> set[str]:
 def _metric_contexts(claim: Claim) -> list[str]:
     if claim.where == "table":
         return [f"{claim.column} {claim.row} {claim.group}", claim.caption]
-    return [claim.clause, claim.window, claim.sentence, f"{claim.section}"]
+    # the words before the number name what it measures more often than those after it
+    marked = kinds.marked(claim.sentence, claim)
+    before_number = marked.split("NUM", 1)[0]
+    after = re.split(r"[,;:.]|\s(?:and|while|whereas|but)\s", claim.after, maxsplit=1)[0]  # "(0.9998) for validation"
+    return [claim.clause, " ".join(before_number.split()[-8:]) + " " + after, before_number, claim.window,
+            claim.sentence, claim.section]
 
 
 def _after_pm(claim: Claim) -> bool:
