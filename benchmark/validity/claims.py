@@ -38,6 +38,7 @@ class Claim:
     in_label: bool = False  # table: the number is part of a row label or a header, not a cell value
     siblings: tuple[str, ...] = field(default=(), compare=False)  # table: the other value cells of its row
     after: str = ""  # running text: what follows the number, up to the end of its clause ("(run~1)")
+    at: int = -1  # running text: where the number starts in `sentence`
     in_list: tuple[int, int] = (0, 1)  # running text: its place in a list "0.945, 0.943 and 0.938", and the length
 
     @property
@@ -109,7 +110,7 @@ def _prose_claims(text: str, headings: list[tuple[int, str]], offset: int, min_i
                                  sentence=sentence, before=" ".join(sentences[:i]),
                                  window=_window(sentence, found.start(), found.end()),
                                  section=_section_at(headings, para_at), after=sentence[found.end():found.end() + 40],
-                                 in_list=place))
+                                 in_list=place, at=found.start()))
     return out
 
 
@@ -176,5 +177,16 @@ def claims(tex: str, *, min_integer: int = 10) -> list[Claim]:
 def with_quoted(claim: Claim, text: str) -> Claim:
     """The same claim with another number written in its place (forgeries, tests)."""
     q = quoted_numbers(text, min_integer=-1, years=(1, 0))[0]
-    return replace(claim, quoted=q, clause=claim.clause.replace(claim.text, text, 1),
-                   sentence=claim.sentence.replace(claim.text, text, 1), window=claim.window.replace(claim.text, text, 1))
+    if claim.at >= 0 and claim.sentence.startswith(claim.text, claim.at):
+        sentence = claim.sentence[:claim.at] + text + claim.sentence[claim.at + len(claim.text):]
+    else:
+        sentence = claim.sentence.replace(claim.text, text, 1)
+    return replace(claim, quoted=q, clause=claim.clause.replace(claim.text, text, 1), sentence=sentence,
+                   window=_rewrite_last(claim.window, claim.text, text, claim.after))
+
+
+def _rewrite_last(window: str, old: str, new: str, after: str) -> str:
+    """The window ends with the number and the words after it: rewrite that occurrence."""
+    tail = " ".join(after.split()[:3])
+    at = window.rfind(old, 0, len(window) - len(tail)) if tail else window.rfind(old)
+    return window if at < 0 else window[:at] + new + window[at + len(old):]

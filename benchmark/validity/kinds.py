@@ -53,6 +53,8 @@ def _after(claim: Claim) -> str:
 
 def marked(text: str, claim: Claim) -> str:
     """`text` with the claim's number replaced by NUM, so patterns can say where it sits."""
+    if text is claim.sentence and claim.at >= 0 and text.startswith(claim.text, claim.at):
+        return text[:claim.at] + "NUM" + text[claim.at + len(claim.text):]
     return re.sub(r"(?<![\d.])" + re.escape(claim.text), "NUM", text, count=1)
 
 
