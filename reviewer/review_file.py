@@ -13,6 +13,10 @@ The record lists the injection findings (`prompt_injection`) and what anonymizat
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +29,8 @@ from reviewer.reviewer import ReviewerConfig, ReviewRecord, areview_paper
 if TYPE_CHECKING:
     from reviewer.eval.calibration import Calibrator
     from reviewer.injection.text import Finding
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,6 +69,80 @@ def prepare_file(path: str | Path, *, anonymize: bool = True) -> PreparedPaper:
     path = Path(path)
     text = load_paper_text(path)
     return prepare_text(text, anonymize=anonymize, findings=scan_paper(path))
+
+
+# Below this many papers a process pool costs more than it saves: its start-up (an interpreter that
+# imports the reviewer, about 1 s of CPU) against about 75 ms of CPU per text paper.
+PROCESS_MIN_PAPERS = 16
+MAX_PREPARE_WORKERS = 8
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class PaperPreparer:
+    """Prepares papers (injection scan, stripping, anonymization: about 75 ms of CPU per text paper,
+    seconds per PDF) off the event loop, one paper at a time as the caller asks for it.
+
+    With enough papers and more than one core, in worker processes: the preparation then no longer
+    competes for the reviewing process's interpreter lock with the calls in flight. Otherwise in
+    one thread: CPU-bound work gains nothing from more threads, and one thread finishes the first
+    paper soonest. A worker that dies (killed, out of memory) costs no paper: the pool is dropped
+    and the remaining papers are prepared in the thread."""
+
+    def __init__(self, n_papers: int, *, workers: int | None = None) -> None:
+        cores = os.cpu_count() or 1
+        if workers is None:
+            workers = min(cores, MAX_PREPARE_WORKERS) if cores > 1 and n_papers >= PROCESS_MIN_PAPERS else 0
+        self.workers = max(0, workers)
+        self._pool: Executor | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="prepare")
+
+    async def start(self) -> None:
+        """Start the worker processes (part of start-up, before the first paper is asked for)."""
+        if not self.workers or self._pool is not None:
+            return
+        import multiprocessing
+
+        # forkserver: workers fork from a clean server that imported the reviewer once, never from
+        # this process (its threads, its event loop); spawn where forkserver does not exist
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["reviewer.review_file"])
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self.workers)))
+
+    async def prepare(self, path: str | Path, *, anonymize: bool = True) -> PreparedPaper:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None:
+            try:
+                return await loop.run_in_executor(self._pool, _prepare_path, str(path), anonymize)
+            except BrokenProcessPool:
+                if self._pool is not None:
+                    log.warning("a paper-preparation worker died; preparing the remaining papers in this process")
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
+        return await loop.run_in_executor(self._thread, _prepare_path, str(path), anonymize)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> PaperPreparer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _prepare_path(path: str, anonymize: bool) -> PreparedPaper:
+    return prepare_file(path, anonymize=anonymize)
 
 
 def apply_calibrator(record: ReviewRecord, calibrator: Path | Calibrator) -> ReviewRecord:

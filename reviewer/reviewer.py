@@ -175,6 +175,8 @@ async def areview_paper(
     config = config or ReviewerConfig()
     client = client or ModelClient(config.model)
     started = time.monotonic()
+    if (warm_up := getattr(client, "awarm_up", None)) is not None:
+        await warm_up(calls=False)  # the model-map look-up (an API model) off the event loop
     with collect_usage() as calls:  # this paper's calls only, even beside others on one client
         messages, truncated = build_review_messages(text, config, client.context_tokens)
         members = await asyncio.gather(*(_one_review(client, messages, config, i) for i in range(config.ensemble)))

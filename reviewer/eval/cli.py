@@ -56,6 +56,9 @@ def _console():
 @click.option("--ensemble", default=1, show_default=True, type=int)
 @click.option("--concurrency", default=4, show_default=True, type=int)
 @click.option("--limit", default=None, type=int, help="Review only the first N rated papers (live mode).")
+@click.option("--prepare-workers", default=None, type=click.IntRange(min=0),
+              help="Live mode: processes that prepare papers (injection scan, anonymization) as review slots need "
+                   "them. Default: one per core when there are 16+ papers and 2+ cores; 0: one thread.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where live reviews are kept (one JSON per paper; rerunning resumes). Default runs/reviews/<config>.")
 @click.option("--no-anonymize", is_flag=True,
@@ -82,7 +85,8 @@ def _console():
               help="Markdown appended to the report (e.g. the output of `calibrate --compare`).")
 @click.option("--resamples", default=1000, show_default=True, type=int, help="Bootstrap resamples for the CIs.")
 @click.option("--seed", default=0, show_default=True, type=int)
-def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflections, fewshot, ensemble, concurrency, limit, out_dir,
+def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflections, fewshot, ensemble, concurrency, limit,
+                 prepare_workers, out_dir,
                  no_anonymize, calibrator, text_baseline, audit, refit_resamples, cross_fit, json_out, report_dir, notes_file,
                  resamples, seed) -> None:
     """Score an LLM reviewer against the human decisions and ratings of RATINGS."""
@@ -111,7 +115,8 @@ def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflection
             client = ModelClient(model, api_base=api_base, cache=not no_cache, max_concurrency=concurrency)
             with run_log(out_dir):
                 tables = [asyncio.run(areview_dataset(dataset, papers, config, out_dir, concurrency=concurrency,
-                                                      anonymize=not no_anonymize, client=client))]
+                                                      anonymize=not no_anonymize, client=client,
+                                                      prepare_workers=prepare_workers))]
             click.echo(f"reviews kept in {out_dir}", err=True)
             n_failed = sum(not (Path(out_dir) / "records" / f"{pid}.json").is_file() for pid in dataset.ids)
             if n_failed == len(dataset.ids):  # nothing to score: say so, counted, instead of a numpy error

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -438,8 +439,12 @@ def evaluate_tables(
     if stacked:  # its own row: the calibrated metrics belong to all N configurations, not the first
         rows.append(stacked_calibrator_row(dataset, tables, calibrator, n_resamples=n_resamples, seed=seed))
     if baselines:
-        rows += [human_baseline(dataset, n_resamples=n_resamples, seed=seed),
-                 random_baseline(dataset, n_resamples=n_resamples, seed=seed),
+        with_two = [p for p in dataset.papers if len(p.ratings) >= 2]
+        if len({p.accept for p in with_two}) == 2:  # one reviewer against the others needs two, of both classes
+            rows.append(human_baseline(dataset, n_resamples=n_resamples, seed=seed))
+        else:
+            log.warning("no human-reviewer row: fewer than two ratings per paper (or one class only)")
+        rows += [random_baseline(dataset, n_resamples=n_resamples, seed=seed),
                  always_reject_baseline(dataset, n_resamples=n_resamples, seed=seed)]
     frame = dataset.frame()
     cal_info = None
@@ -466,16 +471,22 @@ def review_record_row(record) -> dict:
 
 async def areview_dataset(
     dataset: ReviewerDataset, papers_dir: Path, config, out_dir: Path, *, client=None,
-    concurrency: int = 4, progress: bool = True, anonymize: bool = True,
+    concurrency: int = 4, progress: bool = True, anonymize: bool = True, prepare_workers: int | None = None,
 ) -> ReviewTable:
     """Review every rated paper once, on the one review path (`reviewer.review_file`: injection
     scan, anonymization unless `anonymize=False`). Each finished review is saved as
     out_dir/records/<id>.json before the next is awaited, so a killed run resumes where it stopped;
-    a record made with the other anonymization setting is not reused."""
-    from reviewer.review_file import areview_file
-    from reviewer.atomic_file import remove_stale_temps
-    from reviewer.reviewer import load_record, save_record
+    a record made with the other anonymization setting is not reused.
 
+    Start-up (the model library's import, the preparation workers) is done before the first paper
+    is sent; papers are then prepared as review slots need them, at most `concurrency` plus a few
+    ahead, in worker processes where that pays (`PaperPreparer`; `prepare_workers` overrides the
+    choice, 0: one thread). The phases are kept in out_dir/timing.json."""
+    from reviewer.atomic_file import remove_stale_temps, write_text_atomic
+    from reviewer.review_file import PaperPreparer
+    from reviewer.reviewer import load_record
+
+    entered = time.time()
     records_dir = Path(out_dir) / "records"
     records_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(records_dir)  # left by a run killed mid-write; its paper is reviewed again
@@ -496,32 +507,30 @@ async def areview_dataset(
         from reviewer.llm import ModelClient
 
         client = ModelClient(config.model, max_concurrency=concurrency)
-    semaphore = asyncio.Semaphore(concurrency)
     errors: list[str] = []
-
-    async def one(pid: str) -> None:
-        async with semaphore:
-            try:
-                path = _paper_path(papers_dir, pid)
-                record = await areview_file(path, config, client=client, paper_id=pid, anonymize=anonymize)
-            except Exception as err:  # one failed paper must not lose the others
-                errors.append(f"{pid}: {type(err).__name__}: {err}")
-                return
-            save_record(record, records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
-            done[pid] = record
+    timing: dict = {"papers": len(dataset.ids), "to_review": len(todo), "concurrency": concurrency}
 
     if todo:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("reviewing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      disable=not progress) as bar:
-            task = bar.add_task("review", total=len(dataset.ids), completed=len(done))
-
-            async def tracked(pid: str) -> None:
-                await one(pid)
-                bar.advance(task)
-
-            await asyncio.gather(*(tracked(pid) for pid in todo))
+        preparer = PaperPreparer(len(todo), workers=prepare_workers)
+        try:
+            # start-up, before the clock of the review phase: both side by side, off the event loop
+            warm_up = getattr(client, "awarm_up", None)
+            await asyncio.gather(preparer.start(), *([warm_up()] if warm_up else []))
+            timing.update(prepare_workers=preparer.workers, startup_s=round(time.time() - entered, 3),
+                          review_started_at=time.time())
+            await _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors,
+                              concurrency=concurrency, anonymize=anonymize, progress=progress,
+                              already=len(done), total=len(dataset.ids))
+        finally:
+            preparer.close()
+        finished = time.time()
+        first_call = getattr(client, "first_call_at", None)
+        timing.update(finished_at=finished, review_phase_s=round(finished - timing["review_started_at"], 3),
+                      first_call_at=first_call,
+                      first_call_s=None if first_call is None else round(first_call - timing["review_started_at"], 3))
+        log.info("review phase: %d paper(s) at concurrency %d in %.2f s (start-up %.2f s, first call after %s s)",
+                 len(todo), concurrency, timing["review_phase_s"], timing["startup_s"], timing["first_call_s"])
+        write_text_atomic(Path(out_dir) / "timing.json", json.dumps(timing, indent=2))
     if errors:
         (Path(out_dir) / "errors.txt").write_text("\n".join(errors) + "\n", encoding="utf-8")
         log.warning("%d paper(s) failed; see %s", len(errors), Path(out_dir) / "errors.txt")
@@ -534,6 +543,46 @@ async def areview_dataset(
     table = read_reviews(csv_path, name=label)
     table.frame = table.frame.reindex([pid for pid in dataset.ids if pid in table.frame.index])
     return table
+
+
+# Papers prepared beyond the ones in review, per preparation worker: enough that a freed review
+# slot finds its next paper ready, few enough that memory stays bounded at any concurrency.
+PREPARE_AHEAD_PER_WORKER = 2
+
+
+async def _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors, *, concurrency,
+                      anonymize, progress, already, total) -> None:
+    from reviewer.review_file import areview_prepared
+    from reviewer.reviewer import save_record
+
+    # `held`: papers being prepared, prepared and waiting, or in review. asyncio's semaphores wake
+    # waiters in order, so papers are prepared in dataset order and the first is sent first.
+    held = asyncio.Semaphore(concurrency + PREPARE_AHEAD_PER_WORKER * max(1, preparer.workers))
+    reviewing = asyncio.Semaphore(concurrency)
+
+    async def one(pid: str) -> None:
+        async with held:
+            try:
+                prepared = await preparer.prepare(_paper_path(papers_dir, pid), anonymize=anonymize)
+                async with reviewing:
+                    record = await areview_prepared(prepared, config, client=client, paper_id=pid)
+            except Exception as err:  # one failed paper must not lose the others
+                errors.append(f"{pid}: {type(err).__name__}: {err}")
+                return
+            save_record(record, records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
+            done[pid] = record
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("reviewing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  disable=not progress) as bar:
+        task = bar.add_task("review", total=total, completed=already)
+
+        async def tracked(pid: str) -> None:
+            await one(pid)
+            bar.advance(task)
+
+        await asyncio.gather(*(tracked(pid) for pid in todo))
 
 
 def _paper_path(papers_dir: Path, pid: str) -> Path:

@@ -3,8 +3,10 @@ and cost records, bounded concurrency and validated structured output."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +62,40 @@ def _litellm() -> Any:
     return litellm
 
 
+def _litellm_loaded() -> bool:
+    """Imported completely by `_litellm` (a module still being imported by another thread is not)."""
+    loaded = sys.modules.get("litellm")
+    return loaded is not None and getattr(loaded, "suppress_debug_info", False) is True
+
+
+async def _alitellm() -> Any:
+    """litellm for async callers: its first import (3-6 s of CPU) runs in a thread, so the event
+    loop keeps serving the other papers' calls meanwhile."""
+    if _litellm_loaded():
+        return sys.modules["litellm"]
+    return await asyncio.to_thread(_litellm)
+
+
+_LOOKED_UP: set[str] = set()  # models whose map entries below are known in this process
+
+
+@functools.lru_cache(maxsize=64)
+def _context_tokens(model: str) -> int:
+    try:
+        info = _litellm().get_model_info(model)
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or 128_000)
+    except Exception:  # unknown to litellm's map: assume a modern long-context model
+        return 128_000
+
+
+@functools.lru_cache(maxsize=64)
+def _supports_schema(model: str) -> bool:
+    try:
+        return bool(_litellm().supports_response_schema(model=model))
+    except Exception:
+        return False
+
+
 def _retryable(litellm: Any) -> tuple[type[BaseException], ...]:
     return tuple(getattr(litellm, name) for name in _RETRYABLE if hasattr(litellm, name))
 
@@ -92,6 +128,7 @@ class ModelResponse:
     text: str
     usage: CallUsage
     cache_key: str | None = field(default=None, repr=False)  # where an accepted reply is stored
+    finish_reason: str | None = None  # the provider's: "length" means the reply was cut off at max_tokens
 
 
 class ModelClient:
@@ -129,6 +166,7 @@ class ModelClient:
         self.litellm_kwargs = dict(litellm_kwargs or {})
         self.usage = UsageLog()
         self._semaphores: dict[int, asyncio.Semaphore] = {}
+        self.first_call_at: float | None = None  # wall-clock time the first request left (not cached)
         if embedded.is_local(self.model):
             embedded.embedded_model(self.model)  # unknown local names fail here, not mid-run
 
@@ -145,19 +183,30 @@ class ModelClient:
     def context_tokens(self) -> int:
         if self.is_local:
             return embedded.CONTEXT_TOKENS
-        try:
-            info = _litellm().get_model_info(self.model)
-            return int(info.get("max_input_tokens") or info.get("max_tokens") or 128_000)
-        except Exception:  # unknown to litellm's map: assume a modern long-context model
-            return 128_000
+        return _context_tokens(self.model)  # looked up once per model and process
 
     def _supports_schema(self) -> bool:
         if self.is_local:
             return True
-        try:
-            return bool(_litellm().supports_response_schema(model=self.model))
-        except Exception:
-            return False
+        return _supports_schema(self.model)
+
+    def warm_up(self, *, calls: bool = True) -> None:
+        """Look up what request building needs from litellm's model map (API models) and, with
+        `calls`, import litellm for the calls to come, now rather than inside the first call.
+        Callers that start many calls run it before their clock starts, or `awarm_up` beside other
+        start-up work: done on the event loop, the 3-6 s import would hold every paper back."""
+        if calls:
+            _litellm()
+        if not self.is_local:
+            _context_tokens(self.model)
+            _supports_schema(self.model)
+            _LOOKED_UP.add(self.model)
+
+    async def awarm_up(self, *, calls: bool = True) -> None:
+        needs_import = calls and not _litellm_loaded()
+        needs_lookup = not self.is_local and self.model not in _LOOKED_UP
+        if needs_import or needs_lookup:  # else nothing to do: no thread hop per paper
+            await asyncio.to_thread(self.warm_up, calls=calls)
 
     def _response_format(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
         if schema is None:
@@ -250,7 +299,7 @@ class ModelClient:
             cost_usd=cost, paid_usd=cost, latency_s=round(time.monotonic() - started, 4), attempts=attempts,
         )
         self.usage.add(usage)
-        return ModelResponse(text, usage, key)
+        return ModelResponse(text, usage, key, getattr(resp.choices[0], "finish_reason", None))
 
     def accept(self, resp: ModelResponse) -> None:
         """Keep `resp` in the cache: called only for replies that were used (validated)."""
@@ -320,13 +369,15 @@ class ModelClient:
         cached = self._from_cache(key, purpose)
         if cached is not None:
             return cached
-        litellm = _litellm()
+        litellm = await _alitellm()
         retryable = _retryable(litellm)
         if self.is_local and "mock_response" not in kwargs:
             await asyncio.to_thread(embedded.ensure_server, self.model)
         self._resolve_endpoint(kwargs)
         async with self._semaphore():
             started = time.monotonic()
+            if self.first_call_at is None:
+                self.first_call_at = time.time()
             try:
                 resp, attempts = await self.retry_policy.acall(
                     lambda: litellm.acompletion(**kwargs), lambda e: isinstance(e, retryable), what=self.model)

@@ -325,3 +325,10 @@ def test_live_reviewing_goes_through_the_one_path_and_anonymizes(tmp_path, monke
     asyncio.run(areview_dataset(dataset, papers_dir, ReviewerConfig(model="fake"), tmp_path / "a", client=object(),
                                 progress=False, anonymize=False))
     assert len(seen) == 2 and all("jane@x.edu" in t for t in seen)
+
+
+def test_papers_with_one_rating_each_get_no_human_row_and_no_crash():
+    dataset, table = synthetic(n=40)
+    single = ReviewerDataset(None, [PaperRecord(p.paper_id, p.ratings[:1], p.decision) for p in dataset.papers])
+    result = evaluate_tables(single, [table], n_resamples=20)
+    assert "human" not in {r.name for r in result.rows} and {"random", "always-reject"} <= {r.name for r in result.rows}
