@@ -6,7 +6,8 @@ final_info.json and logs), so a paper folder can be checked on its own, long aft
 - pdf_compiles: the PDF exists, opens and has text;
 - no_placeholders: no template leftovers, TODOs or unresolved "??" marks;
 - figures: every included graphic exists, every figure is referenced, every reference resolves;
-- citations: every cited key has a bibliography entry;
+- citations: every cited key has a bibliography entry and renders as author and year in the PDF (no
+  natbib "(author?)", no "[?]", no undefined-citation warning in the LaTeX log);
 - numbers_match: numbers quoted in Results are among the results the harness recorded (at the
   number's precision, for the metric and run its sentence names);
 - sections_nonempty: Results and Conclusion sections exist and hold text;
@@ -171,7 +172,43 @@ def bibliography_keys(tex: str, paper_dir: Path) -> set[str]:
     return keys
 
 
-def check_citations(tex: str | None, paper_dir: Path) -> CheckResult:
+# What natbib and LaTeX print for a citation they could not resolve, in the PDF and in the log.
+_UNRESOLVED_IN_PDF = re.compile(r"\(author\?\)|\[\?\]|\(\?(?:,\s*\?)?\)")
+_UNRESOLVED_IN_LOG = re.compile(r"Citation [`'](?P<key>[^']*)' (?:on page \d+ )?undefined"
+                                r"|Author undefined for citation\s*[`'](?P<author>[^']*)'")
+
+
+def unresolved_citations(pdf_text: str, log: str) -> list[str]:
+    """Citations the compiled paper does not show as author and year: natbib's "(author?)", "[?]"
+    in the PDF; undefined-citation warnings in the LaTeX log."""
+    found = [f"{len(m)} '{m[0]}' in the PDF" for m in _group(_UNRESOLVED_IN_PDF.findall(pdf_text))]
+    keys = list(dict.fromkeys(m.group("key") or m.group("author") for m in _UNRESOLVED_IN_LOG.finditer(log)))
+    if keys:
+        found.append(f"undefined in the LaTeX log: {_short(keys, 3)}")
+    return found
+
+
+def _group(items: list[str]) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        groups.setdefault(item, []).append(item)
+    return list(groups.values())
+
+
+def _latex_log(paper_dir: Path, tex_path: Path | None) -> str:
+    """The log pdflatex left beside the source (written in the sandbox: read capped, plain files only)."""
+    from scientist.sandbox import safe_io
+
+    if tex_path is None:
+        return ""
+    log = tex_path.with_suffix(".log")
+    try:
+        return safe_io.read_text(log, root=log.parent, max_bytes=8 * 1024 * 1024)
+    except (OSError, ValueError):
+        return ""
+
+
+def check_citations(tex: str | None, paper_dir: Path, pdf_text: str = "", log: str = "") -> CheckResult:
     if tex is None:
         return CheckResult(name="citations", passed=False, reason="no LaTeX source")
     cited = list(dict.fromkeys(latex.citations(tex)))
@@ -179,6 +216,10 @@ def check_citations(tex: str | None, paper_dir: Path) -> CheckResult:
     if missing:
         return CheckResult(name="citations", passed=False,
                            reason=f"{len(missing)} citation key(s) without a bibliography entry: {_short(missing)}")
+    unresolved = unresolved_citations(pdf_text, log) if cited else []
+    if unresolved:
+        return CheckResult(name="citations", passed=False,
+                           reason=f"citations that do not render as author and year: {'; '.join(unresolved)}")
     return CheckResult(name="citations", passed=True, reason=f"{len(cited)} keys cited")
 
 
@@ -310,7 +351,7 @@ def check_paper(
         compiled,
         check_placeholders(tex, pdf_text, template),
         check_figures(tex, paper_dir),
-        check_citations(tex, paper_dir),
+        check_citations(tex, paper_dir, pdf_text, _latex_log(paper_dir, tex_path)),
         check_numbers(tex, runs, config, notes),
         check_sections(tex, config),
         check_page_count(pages, config),
