@@ -2,6 +2,7 @@
 mknod in a temporary folder that plays /dev) and the real bubblewrap sandbox."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -171,3 +172,63 @@ def test_sandbox_cli_refuses_a_gpu_this_machine_lacks(dev_root, tmp_path):
 
     result = CliRunner().invoke(sandbox_group, ["run", "--workdir", str(tmp_path / "w"), "--gpus", "9", "--", "true"])
     assert result.exit_code == 2 and "no GPU 9" in result.output
+
+
+GPU_CHECK = Path(__file__).resolve().parents[3] / "benchmark" / "perf" / "gpu_check.sh"
+
+
+def test_gpu_check_script_is_shellcheck_clean_and_says_when_it_cannot_run(tmp_path):
+    import subprocess
+
+    if shutil.which("shellcheck"):
+        lint = subprocess.run(["shellcheck", str(GPU_CHECK)], capture_output=True, text=True)
+        assert lint.returncode == 0, lint.stdout
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has an NVIDIA driver: run the check itself")
+    res = subprocess.run(["bash", str(GPU_CHECK), str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 3 and "CANNOT RUN: nvidia-smi not found" in res.stdout
+    assert (tmp_path / "out" / "summary.txt").read_text().startswith("CANNOT RUN")
+
+
+SIMULATED_MACHINE = r"""
+set -e
+D=$1/dev; B=$1/bin
+mkdir -p "$D" "$B"; chmod 755 "$1" "$D" "$B"
+for n in null zero full random urandom tty; do cp -a /dev/$n "$D/"; done
+mknod -m 666 "$D/nvidia0" c 195 0; mknod -m 666 "$D/nvidia1" c 195 1; mknod -m 666 "$D/nvidiactl" c 195 255
+mknod -m 666 "$D/nvidia-modeset" c 195 254; mknod -m 666 "$D/nvidia-uvm" c 510 0
+cp -a /usr/local/bin/. "$B/"
+printf '%s\n' '#!/bin/sh' 'for f in /dev/nvidia[0-9]*; do [ -c "$f" ] && echo "GPU ${f#/dev/nvidia}: Stand-in (UUID: GPU-standin-${f#/dev/nvidia})"; done' > "$B/nvidia-smi"
+chmod 755 "$B/nvidia-smi"
+mount --rbind "$D" /dev
+mount --bind "$B" /usr/local/bin
+exec bash "$2" "$1/out"
+"""
+
+
+@pytest.mark.slow  # about 2 minutes: two template baselines in and out of the sandbox
+def test_gpu_check_on_a_simulated_two_gpu_machine(tmp_path):
+    """The script's logic without a GPU: a private mount namespace whose /dev holds stand-in nodes
+    for two GPUs and whose nvidia-smi lists the nodes it can see. Isolation checks must pass; the
+    CUDA checks must fail (no driver here), which shows the script does not pass what it cannot see."""
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("bwrap") is None:
+        pytest.skip("needs root, unshare and bubblewrap")
+    sim = Path(tempfile.mkdtemp(prefix="gpu-sim-", dir="/tmp"))
+    try:
+        script = sim / "machine.sh"
+        script.write_text(SIMULATED_MACHINE)
+        res = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", str(script), str(sim), str(GPU_CHECK)],
+                             capture_output=True, text=True, timeout=600)
+        verdicts = {line.split(":")[0].split(None, 1)[1]: line.split()[0]
+                    for line in res.stdout.splitlines() if line.split(" ", 1)[0] in ("PASS", "FAIL", "WARN")}
+        assert verdicts["cuda-inside nvidia-smi"] == "PASS" and verdicts["pinned-one-gpu"] == "PASS", res.stdout
+        assert verdicts["no-gpu-run"] == "PASS" and verdicts["hostile-nodes"] == "PASS", res.stdout
+        assert verdicts["cuda-inside matmul"] == "FAIL" and verdicts["pinned-torch"] == "FAIL"  # no CUDA here
+        assert verdicts["baseline-ratio"] == "FAIL" and "trained on cpu" in res.stdout
+        assert res.returncode == 1 and "GPU 1: Stand-in (UUID: GPU-standin-1)" in res.stdout
+        report = json.loads((sim / "out" / "gpu_check.json").read_text())
+        assert {c["check"] for c in report["checks"]} >= {"hostile-nodes", "pinned-one-gpu", "baseline-ratio"}
+    finally:
+        shutil.rmtree(sim, ignore_errors=True)
