@@ -153,6 +153,8 @@ class ExperimentAttempt(BaseModel):
     incidents: list[dict[str, Any]] = Field(default_factory=list)
     sandboxed: bool | None = None
     error: str | None = None  # what was sent back to the model
+    edit_blocks: list[dict[str, Any]] = Field(default_factory=list)  # each block's outcome (scientist.edits)
+    cut_off: bool = False  # the reply hit the output limit: asked to go on, not charged to the fixes
 
 
 class ExperimentRun(BaseModel):
@@ -206,6 +208,8 @@ class PlotAttempt(BaseModel):
     stderr_tail: str = ""
     incidents: list[dict[str, Any]] = Field(default_factory=list)
     figures: list[str] = Field(default_factory=list)
+    edit_blocks: list[dict[str, Any]] = Field(default_factory=list)  # each block's outcome (scientist.edits)
+    cut_off: bool = False  # the reply hit the output limit: asked to go on, not charged to the fixes
 
 
 class PlotResult(BaseModel):
@@ -259,6 +263,8 @@ class PaperDraft(BaseModel):
     citation_status: Literal["ok", "unavailable", "none"] = "none"
     removed_cites: list[str] = Field(default_factory=list)
     missing_figures: list[str] = Field(default_factory=list)
+    # the refinement pass over the full draft: per section, the edit blocks' outcomes
+    refinements: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class CompiledPaper(BaseModel):

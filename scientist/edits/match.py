@@ -1,0 +1,193 @@
+"""Where a block's SEARCH text is in a file: exact first, then the tolerant matches real replies need.
+
+Each tolerance still has to identify the place. In order:
+1. exact text, once;
+2. exact lines, several times: the first is taken, as Aider does, and the outcome says so;
+3. the same lines re-indented uniformly (every line shifted by the same prefix): the REPLACE lines
+   get the same shift; several places: the first, as Aider does, said so;
+4. trailing whitespace ignored as well: one place only;
+5. blank lines ignored as well (the model left some out or added some): one place only.
+A SEARCH that matches nothing raises NoMatch with the nearest lines of the file, numbered, so
+that the model can copy them.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # character offsets of the replaced text in the content
+    end: int
+    replace: str  # the text that goes there (re-indented when the match was)
+    how: str  # exact, first_of_n, reindented, trailing_whitespace, blank_lines, end_of_file
+    note: str = ""
+
+
+class NoMatch(Exception):
+    def __init__(self, cause: str, message: str) -> None:
+        super().__init__(message)
+        self.cause = cause  # no_match | ambiguous
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _shift(file_lines: list[str], search_lines: list[str], rstrip: bool) -> tuple[str, str] | None:
+    """('add'|'del', prefix) that turns every non-blank search line into its file line, or None."""
+    shift = None
+    for f, s in zip(file_lines, search_lines):
+        f, s = f.rstrip("\r\n"), s.rstrip("\r\n")
+        fb, sb = (f.strip(), s.strip()) if rstrip else (f.lstrip(), s.lstrip())
+        if not fb and not sb:
+            continue
+        if fb != sb:
+            return None
+        fi, si = _indent(f), _indent(s)
+        if fi.startswith(si):
+            this = ("add", fi[len(si):])
+        elif si.startswith(fi):
+            this = ("del", si[len(fi):])
+        else:
+            return None
+        if this[1] == "":
+            this = ("add", "")
+        if shift is None:
+            shift = this
+        elif shift != this:
+            return None
+    return shift or ("add", "")
+
+
+def _reindent(lines: list[str], shift: tuple[str, str]) -> list[str]:
+    kind, prefix = shift
+    if not prefix:
+        return lines
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append(line)
+        elif kind == "add":
+            out.append(prefix + line)
+        else:
+            out.append(line[len(prefix):] if line.startswith(prefix) else line.lstrip(" \t") if
+                       len(_indent(line)) <= len(prefix) else line[len(prefix):])
+    return out
+
+
+def _windows(file_lines: list[str], search_lines: list[str], rstrip: bool, skip_blank: bool
+             ) -> list[tuple[int, int, tuple[str, str]]]:
+    """Every (first line, end line, shift) where the search lines sit in the file."""
+    found = []
+    if skip_blank:
+        fidx = [k for k, ln in enumerate(file_lines) if ln.strip()]
+        s = [ln for ln in search_lines if ln.strip()]
+        if not s:
+            return []
+        for a in range(len(fidx) - len(s) + 1):
+            window = [file_lines[k] for k in fidx[a:a + len(s)]]
+            shift = _shift(window, s, rstrip)
+            if shift is not None:
+                found.append((fidx[a], fidx[a + len(s) - 1] + 1, shift))
+        return found
+    n = len(search_lines)
+    first = search_lines[0].strip() if n else ""
+    for a in range(len(file_lines) - n + 1):
+        if first and file_lines[a].strip() != first:
+            continue
+        shift = _shift(file_lines[a:a + n], search_lines, rstrip)
+        if shift is not None:
+            found.append((a, a + n, shift))
+    return found
+
+
+def _offsets(lines: list[str]) -> list[int]:
+    out, pos = [0], 0
+    for ln in lines:
+        pos += len(ln)
+        out.append(pos)
+    return out
+
+
+def _replacement(replace: str, shift: tuple[str, str], span_ends_newline: bool) -> str:
+    lines = _reindent(replace.splitlines(keepends=True), shift)
+    text = "".join(lines)
+    if text and span_ends_newline and not text.endswith("\n"):
+        text += "\n"
+    return text
+
+
+def locate(content: str, search: str, replace: str) -> Match:
+    """Where `search` is in `content` and what replaces it; NoMatch when nowhere (or not one place)."""
+    count = content.count(search)
+    if count == 1:
+        start = content.index(search)
+        return Match(start, start + len(search), replace, "exact")
+    if count == 0 and search.endswith("\n") and content.endswith(search[:-1]) and search[:-1]:
+        start = len(content) - len(search) + 1
+        return Match(start, len(content), replace, "end_of_file")
+    file_lines = content.splitlines(keepends=True)
+    search_lines = search.splitlines(keepends=True)
+    offsets = _offsets(file_lines)
+    if count > 1:
+        aligned = [w for w in _windows(file_lines, search_lines, False, False) if w[2] == ("add", "")]
+        if aligned:
+            a, b, _ = aligned[0]
+            return Match(offsets[a], offsets[b], replace, "first_of_n",
+                         f"the SEARCH text occurs {count} times; the first (line {a + 1}) was replaced, as Aider does")
+        raise NoMatch("ambiguous", f"the SEARCH text occurs {count} times; add surrounding lines so that it "
+                                   "matches exactly one place")
+    trimmed = search_lines[1:] if len(search_lines) > 2 and not search_lines[0].strip() else None
+    for lines in (search_lines, trimmed):  # Aider also drops a spurious leading blank line
+        if not lines:
+            continue
+        found = _windows(file_lines, lines, False, False)
+        if found:
+            a, b, shift = found[0]
+            note = f"re-indented by {shift[0]} {shift[1]!r}" if shift[1] else "a leading blank line dropped"
+            if len(found) > 1:
+                note += f"; {len(found)} places match, the first (line {a + 1}) was taken, as Aider does"
+            return Match(offsets[a], offsets[b], _replacement(replace, shift, file_lines[b - 1].endswith("\n")),
+                         "reindented", note)
+    for how, skip_blank in (("trailing_whitespace", False), ("blank_lines", True)):
+        found = _windows(file_lines, search_lines, True, skip_blank)
+        if len(found) == 1:
+            a, b, shift = found[0]
+            note = {"trailing_whitespace": "matched ignoring trailing whitespace",
+                    "blank_lines": "matched ignoring blank lines"}[how]
+            if shift[1]:
+                note += f", re-indented by {shift[0]} {shift[1]!r}"
+            return Match(offsets[a], offsets[b], _replacement(replace, shift, file_lines[b - 1].endswith("\n")),
+                         how, note)
+        if len(found) > 1:
+            raise NoMatch("ambiguous", f"the SEARCH text matches {len(found)} places once whitespace is ignored "
+                                       f"(lines {', '.join(str(w[0] + 1) for w in found[:5])}); copy it exactly, "
+                                       "with enough surrounding lines to match one place")
+    raise NoMatch("no_match", "the SEARCH text does not occur in the file." + nearest_lines(file_lines, search_lines))
+
+
+def nearest_lines(file_lines: list[str], search_lines: list[str], limit: int = 30) -> str:
+    """The file's lines most like the SEARCH text, numbered, for the model to copy from."""
+    wanted = [ln.strip() for ln in search_lines if ln.strip()]
+    if not wanted or not file_lines:
+        return ""
+    best, best_score = 0, 0.0
+    probe = wanted[0]
+    for k, line in enumerate(file_lines[:20000]):
+        text = line.strip()
+        if not text:
+            continue
+        m = difflib.SequenceMatcher(None, probe, text, autojunk=False)
+        if m.real_quick_ratio() <= best_score or m.quick_ratio() <= best_score:
+            continue
+        score = m.ratio()
+        if score > best_score:
+            best, best_score = k, score
+    if best_score < 0.5:
+        return " No line of the file resembles its first line; copy the SEARCH lines from the current file."
+    start = max(0, best - 1)
+    end = min(len(file_lines), best + min(len(search_lines) + 2, limit))
+    shown = "".join(f"{k + 1:5d}| {file_lines[k].rstrip()}\n" for k in range(start, end))
+    return f" The nearest lines of the file are (line numbers are not part of the file):\n{shown}"
