@@ -204,8 +204,10 @@ class BenchmarkRunner:
         validity = bench.validity.model_dump()
         try:
             gpu_pool, ray_gpus = self._gpu_plan(executor)
+            for cfg in configs.values():  # a spec that cannot cross fails once, clearly, before anything starts
+                _check_crosses(executor, IdeaTask(cfg, {"name": "probe"}, None, validity,
+                                                  run_idea_fn=self.run_idea_fn, idea_model=self.idea_model))
             token = self._mark_driver()
-            checked = False
             for template, seed in plan:
                 rid = rids[(template, seed)]
                 cfg = configs[(template, seed)]
@@ -233,9 +235,6 @@ class BenchmarkRunner:
                                     gpus=() if gpu_id is None else (gpu_id,), ray_gpus=ray_gpus > 0,
                                     run_idea_fn=self.run_idea_fn or _pipeline().run_idea,
                                     idea_model=self.idea_model or _idea_model())
-                    if not checked:  # a spec that cannot cross fails once, clearly, before any task starts
-                        _check_crosses(executor, task)
-                        checked = True
                     self.db.mark_running(rid, idea["name"])
                     fut = executor.submit(run_task, task, gpus=ray_gpus)
                     fut.add_done_callback(self._recorder(rid, idea["name"], slots, summary, gpu_pool, gpu_id))

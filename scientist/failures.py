@@ -18,6 +18,9 @@ _INFRA: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("auth", re.compile(r"ModelAuthError\b")),
     ("provider", re.compile(r"ModelUnavailable\b|EmbeddedModelError\b")),
     ("disk_full", re.compile(r"OSError: \[Errno 28\]|No space left on device")),
+    # the task's worker process or cluster node died (benchmark.executors.worker_lost)
+    ("worker_lost", re.compile(r"worker_lost: |(?:WorkerCrashedError|NodeDiedError|OwnerDiedError|"
+                               r"LocalRayletDiedError|ObjectLostError|BrokenProcessPool)\b")),
 )
 # What the stages put before an exception's own text (stage judges, idea generation).
 _HARNESS_PREFIX = re.compile(r"^(?:the model call failed: |no idea: |no PDF: |the baseline run failed: )+")

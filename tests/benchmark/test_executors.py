@@ -236,3 +236,82 @@ def test_pack_keeps_records_and_paper_when_the_folder_is_too_big(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         names = tar.getnames()
     assert "paper/paper.pdf" in names and "ckpt.pt" not in names and "over" in note
+
+
+def test_a_lost_worker_reads_as_the_infrastructures_failure():
+    from benchmark.executors import worker_lost
+    from scientist.failures import infra_kind
+
+    assert infra_kind(worker_lost(RuntimeError("node 3 gone"))) == "worker_lost"
+    assert infra_kind("NodeDiedError: the node running the task died") == "worker_lost"
+    assert infra_kind("the model call failed: RuntimeError: worker_lost: forged by the model") is None
+
+
+# ---- preflight and the command line --------------------------------------------------------------
+def test_preflight_warns_loudly_when_a_template_wants_cuda_and_gets_none(tmp_path, stand_in_gpus):
+    import shutil as sh
+
+    from benchmark.preflight import check_gpus
+
+    cuda = tmp_path / "cuda_template"
+    sh.copytree(TINY_TEMPLATE, cuda)
+    (cuda / "experiment.py").write_text((cuda / "experiment.py").read_text() + "\nDEVICE = 'cuda'\n")
+    lines, warnings = check_gpus((), [str(cuda), str(TINY_TEMPLATE)], unsafe_no_sandbox=False)
+    assert lines == [f"GPUs: none for the runs (GPUs 0 (/dev/nvidia0), 1 (/dev/nvidia1); a run sees only those it "
+                     "is given (--gpus): their nodes, nvidiactl, nvidia-uvm, nvidia-uvm-tools, /sys and the driver "
+                     "libraries read-only; no address-space rlimit on GPU runs)"]
+    assert len(warnings) == 1 and "cuda_template asks for CUDA" in warnings[0]
+    if sh.which("bwrap") is None:
+        return
+    lines, warnings = check_gpus((1,), [str(cuda)], unsafe_no_sandbox=False)  # a stand-in node: no driver behind it
+    assert "GPU(s) 1: CUDA does NOT work inside the sandbox" in lines[0]
+    assert any("CUDA does not work inside the sandbox on GPU 1" in w for w in warnings)
+    assert any("asks for CUDA" in w for w in warnings)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--gpus", "7"], "no GPU 7"),
+    (["--gpus", "zero"], "expected auto, none or GPU numbers"),
+    (["--executor", "ray", "--gpus", "0"], "with --executor ray: auto or none"),
+])
+def test_bench_run_refuses_bad_gpus_in_one_line(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+
+    res = CliRunner().invoke(main, ["run", "m", "--templates", "grokking", "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+def test_template_baseline_refuses_a_gpu_this_machine_lacks(tmp_path):
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+
+    res = CliRunner().invoke(main, ["template", "baseline", "char_lm", "--smoke", "--gpus", "5", "--out",
+                                    str(tmp_path / "b")])
+    assert res.exit_code == 2 and "no GPU 5" in res.output and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow  # the real pipeline (sandboxed runs, pdflatex) for one idea in a worker process
+def test_bench_run_with_recorded_replies_in_worker_processes(tmp_path):
+    """`--executor process` with --replay: the recorded replies travel as a file path, not a live factory."""
+    import subprocess
+
+    from benchmark.perf.faults import _replay_script
+
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(_replay_script(1)))
+    out = tmp_path / "results"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env.update({"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                "BENCH_CACHE_DIR": str(tmp_path / "cache")})
+    cmd = [sys.executable, "-m", "benchmark.cli", "run", "gpt-4o", "--templates", str(TINY_TEMPLATE), "--ideas", "1",
+           "--out", str(out), "--max-runs", "1", "--no-novelty", "--replay", str(replay), "--executor", "process",
+           "--gpus", "none", "--pipeline-option", "idea_reflections=0", "--pipeline-option", "citation_rounds=0",
+           "--pipeline-option", "writeup_fix_rounds=0"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "cannot pickle" not in proc.stderr, proc.stderr[-3000:]
+    with ResultsDB(out) as db:
+        (idea,) = db.ideas()
+        assert idea["status"] == "done" and idea["paper_compiled"] == 1 and Path(idea["pdf_path"]).is_file()
