@@ -183,12 +183,20 @@ def build_leaderboard(results: list[Path], imports: list[ImportedRun] = ()) -> l
                                        -(r.mean_score or 0), r.model, r.template))
 
 
-def write_leaderboard(rows: list[LeaderboardRow], out_dir: Path, json_path: Path | None = None) -> dict[str, Path]:
+def write_leaderboard(rows: list[LeaderboardRow], out_dir: Path, json_path: Path | None = None,
+                      results: list[Path] = ()) -> dict[str, Path]:
+    """leaderboard.md and .html, and why_not_valid.html beside them from the results databases
+    (`results`, else those in or one level below `out_dir`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"markdown": out_dir / "leaderboard.md", "html": out_dir / "leaderboard.html"}
     written["markdown"].write_text(to_markdown(rows))
     written["html"].write_text(to_html(rows))
+    databases = list(find_databases(list(results) or [out_dir]))
+    if databases:
+        from benchmark.leaderboard.why_not_valid import write_page
+
+        written["why_not_valid"] = write_page(databases, out_dir / "why_not_valid.html")
     if json_path is not None:
         json_path = Path(json_path)
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from scientist.latex import source as latex
 from benchmark.validity.evidence import RESULTS_DIR, Evidence, RunLog, RunResults, read_idea_folder, read_results_dir
 from benchmark.validity.support import ClaimTrace, trace_results
 
+VALIDITY_RECORD = "validity.json"  # OUT/<idea>/validity.json: the report with its per-number trace
 CHECKS = ("pdf_compiles", "no_placeholders", "figures", "citations", "numbers_match",
           "sections_nonempty", "page_count", "no_injection")
 _GRAPHICS_EXT = ("", ".png", ".pdf", ".jpg", ".jpeg", ".eps", ".svg")
@@ -361,12 +362,19 @@ def check_paper(
 
 
 def check_idea_dir(idea_dir: Path, *, tex_path: str | None = None, pdf_path: str | None = None,
-                   template_tex: Path | None = None, config: ValidityConfig | None = None) -> ValidityReport:
+                   template_tex: Path | None = None, config: ValidityConfig | None = None,
+                   record: bool = True) -> ValidityReport:
     """Check the paper a pipeline run left in OUT/<idea>/ (paper/), against the results the
-    harness recorded in OUT/<idea>/results/ (never files the experiment wrote itself)."""
+    harness recorded in OUT/<idea>/results/ (never files the experiment wrote itself). With
+    `record`, the report (with numbers_match's trace) is kept in OUT/<idea>/validity.json."""
     idea_dir = Path(idea_dir)
     tex = Path(tex_path) if tex_path else None
     pdf = Path(pdf_path) if pdf_path else None
     paper_dir = tex.parent if tex else (pdf.parent if pdf else idea_dir / "paper")
-    return check_paper(paper_dir, results_dir=idea_dir / RESULTS_DIR, tex_path=tex, pdf_path=pdf,
-                       template_tex=template_tex, config=config)
+    report = check_paper(paper_dir, results_dir=idea_dir / RESULTS_DIR, tex_path=tex, pdf_path=pdf,
+                         template_tex=template_tex, config=config)
+    if record and idea_dir.is_dir():  # what the leaderboard's why-not-valid page shows, later, without re-checking
+        from reviewer.atomic_file import write_text_atomic
+
+        write_text_atomic(idea_dir / VALIDITY_RECORD, report.model_dump_json(indent=1, exclude_none=True))
+    return report

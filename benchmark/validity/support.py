@@ -46,7 +46,7 @@ class ClaimTrace(BaseModel):
     """One quoted number: what it claims and what in the records supports it, or why nothing does."""
     text: str  # the number as written in the LaTeX
     kind: str  # result, derived, setting, threshold, label, reference
-    supported: bool | None  # None: not a result, not checked
+    supported: bool | None = None  # None: not a result, not checked
     run: str | None = None  # the supporting run(s), comma-separated
     metric: str | None = None
     value: float | None = None  # the logged (or computed) value that supports it
