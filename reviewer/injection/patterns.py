@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from reviewer.injection.multilingual import Screen
+
 # Characters used to split words invisibly: zero-width spaces/joiners, soft hyphen, BOM, bidi marks.
 _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u202a\u202b\u202c\u202d\u202e"
 # Latin look-alikes (Cyrillic, Greek) that turn "ignore" into a string no ASCII regex matches.
@@ -21,7 +23,21 @@ _CONFUSABLES = {
     "ε": "e", "ι": "i", "κ": "k", "τ": "t", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
     "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "І": "I", "Ѕ": "S", "Ј": "J",
 }
-_SPECIAL = re.compile("[^\\x00-\\x7f]|-[ \\t]*\\n[ \\t]*(?=[a-z])")
+_SPECIAL = re.compile("[^\\x00-\\x7f]|-[ \\t]*\\n[ \\t]*(?=[a-zß-öø-ÿа-яё])")
+_WORD_REACH = 30  # how far to look for the rest of a word around a look-alike character
+
+
+def _spoofs_latin(original: str, i: int) -> bool:
+    """Whether the look-alike at `i` disguises a Latin word: its word holds an ASCII letter or is
+    made of look-alikes only. Russian, Greek or Ukrainian words stay as written."""
+    lo = i
+    while lo > max(0, i - _WORD_REACH) and original[lo - 1].isalpha():
+        lo -= 1
+    hi = i + 1
+    while hi < min(len(original), i + _WORD_REACH) and original[hi].isalpha():
+        hi += 1
+    word = original[lo:hi]
+    return any(c.isascii() for c in word) or all(c in _CONFUSABLES for c in word)
 
 
 class NormalisedText:
@@ -43,8 +59,10 @@ class NormalisedText:
                 npos += m.start() - pos
             token = m.group()
             if len(token) == 1:
-                rep = _CONFUSABLES.get(token)
-                if rep is None:
+                rep = _CONFUSABLES.get(token) if _spoofs_latin(original, m.start()) else None
+                if rep is None and token in _CONFUSABLES:
+                    rep = token
+                elif rep is None:
                     rep = "" if token in _INVISIBLE else unicodedata.normalize("NFKC", token)
             else:  # hyphen at a line end followed by a lower-case letter: join the word
                 rep = ""
@@ -197,14 +215,22 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 def find_directives(text: str) -> list[DirectiveMatch]:
     """All reviewer-directed imperatives in `text`, one per sentence, in text order."""
     norm = NormalisedText(text)
+    screen = Screen(norm.text)
     hits: dict[tuple[int, int], DirectiveMatch] = {}
     for name, rx in _COMPILED:
         for m in rx.finditer(norm.text):
+            if not screen.is_used(m.start(), m.end(), override=name == "override_instructions"):
+                continue  # quoted as an example of an attack, or described ("models ignore ...")
             ostart, oend = norm.orig(m.start()), norm.orig(m.end())
             s, e = _sentence_bounds(text, ostart, oend)
             if (s, e) in hits:
                 continue
             hits[(s, e)] = DirectiveMatch(name, s, e, text[ostart:oend], text[s:e])
+    for r in screen.requests():  # every language; sentences cut at punctuation only
+        s, e = norm.orig(r.start), norm.orig(r.end)
+        if (s, e) not in hits:
+            hits[(s, e)] = DirectiveMatch(r.rule, s, e,
+                                          text[norm.orig(r.trigger[0]):norm.orig(r.trigger[1])], text[s:e])
     ordered = sorted(hits.values(), key=lambda d: (d.start, d.end))
     # Drop sentences contained in an earlier one (two rules may pick overlapping bounds).
     result: list[DirectiveMatch] = []
