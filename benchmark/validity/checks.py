@@ -8,8 +8,9 @@ final_info.json and logs), so a paper folder can be checked on its own, long aft
 - figures: every included graphic exists, every figure is referenced, every reference resolves;
 - citations: every cited key has a bibliography entry and renders as author and year in the PDF (no
   natbib "(author?)", no "[?]", no undefined-citation warning in the LaTeX log);
-- numbers_match: numbers quoted in Results are among the results the harness recorded (at the
-  number's precision, for the metric and run its sentence names);
+- numbers_match: every result quoted in Results is traced to the run and metric it names or implies
+  in the harness's records (at its precision); settings are checked against the code that ran,
+  thresholds and labels are traced but never counted; the trace is kept per number (`claims`);
 - sections_nonempty: Results and Conclusion sections exist and hold text;
 - page_count: the PDF is within the page limit;
 - no_injection: the PDF hides no instruction aimed at its reviewer (tiny, white or off-page text,

@@ -18,7 +18,9 @@ import click
               help="The template the paper was filled from, to find its unfilled text.")
 @click.option("--max-pages", type=click.IntRange(1), default=12, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help='Write {"valid": bool, "checks": [{"name", "passed", "reason", ...}]} to this file.')
+              help='Write {"valid": bool, "checks": [{"name", "passed", "reason", ...}]} to this file; '
+                   'numbers_match adds "quoted", "unsupported", "results" and "claims" (per number: text, '
+                   'kind, supported, run, metric, value, how, why).')
 def validity_command(paper_dir: Path, code_dirs: tuple[Path, ...], template_tex: Path | None, max_pages: int,
                      json_path: Path | None) -> None:
     """Check one paper folder (its .tex, .bib, figures and PDF); exit 1 when it is not valid."""

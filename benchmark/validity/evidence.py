@@ -81,10 +81,16 @@ def _number(v: Any) -> float | None:
     return float(v) if math.isfinite(v) else None
 
 
+MAX_DEPTH = 12  # final_info nesting we read (ours: 1-4); a record nested deeper was not written by a template
+MAX_VALUES = 200_000  # numbers read per record: bounds the work a hostile record can cause
+
+
 def _flatten(node: Any, path: list[str], out: list[tuple[list[str], float, int | None]],
              seed: int | None = None) -> None:
     """(path, value, seed index) for every number under `node`. Lists are per-seed values only
     under a per-seed key (final_info_dict): elsewhere a list is a curve, not a result."""
+    if len(path) > MAX_DEPTH or len(out) >= MAX_VALUES:
+        return
     value = _number(node)
     if value is not None:
         out.append((path, value, seed))
