@@ -190,7 +190,7 @@ def _datasets_named(evidence: Evidence, text: str) -> set[str]:
     named = set()
     for d in evidence.datasets:
         parts = [p for p in name_words(d) if len(p) >= 3]
-        if d.lower() in low or (parts and all(any(_related(p, w) for w in words) for p in parts)):
+        if re.search(r"(?<![a-z0-9])" + re.escape(d.lower()) + r"(?![a-z0-9])", low) or (parts and all(any(_related(p, w) for w in words) for p in parts)):
             named.add(d)
     return named
 
