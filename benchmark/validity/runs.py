@@ -78,6 +78,7 @@ class RunNames:
     runs: frozenset[str]
     names: dict[str, dict[str, float]] = field(default_factory=dict)  # run -> stem -> weight (title 2, description 1)
     excluded: set[str] = field(default_factory=set)  # metric and dataset words: say what, not which run
+    ours: frozenset[str] = frozenset()  # the runs the paper itself calls its own ("our ... (Run 3)")
     title: set[str] = field(default_factory=set)  # the paper's title words: its method's name is "ours"
 
     def add(self, run: str, text: str, weight: float) -> None:
@@ -112,7 +113,9 @@ class RunNames:
         if explicit:
             return Mention(frozenset(explicit | baseline), "explicit")
         named, named_words = self.by_name(text)
-        ours = frozenset(r for r in self.runs if r != "run_0") or self.runs
+        # "ours" is the one run the paper calls its own; where it calls several its own, any but the baseline
+        ours = (self.ours if len(self.ours) == 1 else frozenset()) or frozenset(r for r in self.runs if r != "run_0") \
+            or self.runs
         # a name made of the paper's title words is its method, unless the text is about the baseline
         generic = bool(_GENERIC.search(text)) or bool(self.title and named_words and named_words <= self.title
                                                       and not baseline)
@@ -144,6 +147,8 @@ def run_names(runs: frozenset[str], *, notes: str = "", paper: str = "", title: 
         name = re.split(r",|;|:|\band\b|\bwith\b(?=\s+our)|\bcomparing\b|\bcompare\b|\bbetween\b|\bthe\b",
                         m.group("name"))[-1]
         names.add(f"run_{m.group('n')}", name, 2.0)
+        if re.search(r"\b(?:our|ours|proposed)\b", m.group("name"), re.I):
+            names.ours = names.ours | {f"run_{m.group('n')}"}
     return names
 
 
