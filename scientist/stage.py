@@ -1,11 +1,13 @@
 """Running one stage: time it, measure the model usage it caused, and turn any failure into a
-StageStatus instead of an exception (a model's failure is a result, not a crash)."""
+StageStatus instead of an exception (a model's failure is a result, not a crash). A stage that
+fails keeps what it had recorded (runs, attempts, incidents): see `keep_record`."""
 from __future__ import annotations
 
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -18,6 +20,26 @@ log = logging.getLogger(__name__)
 
 class StageAbandoned(Exception):
     """Raised inside a stage when the model decided to abandon the idea."""
+
+
+class StageInterrupted(Exception):
+    """An exception inside a stage, carrying the record the stage had built up to it: the runs,
+    attempts and incidents already seen survive the failure (the stage is still marked failed)."""
+
+    def __init__(self, record: BaseModel, cause: BaseException) -> None:
+        super().__init__(describe(cause))
+        self.record, self.cause = record, cause
+
+
+@contextmanager
+def keep_record(partial: Callable[[], BaseModel]) -> Iterator[None]:
+    """Any exception in the block becomes StageInterrupted with `partial()`, the record so far."""
+    try:
+        yield
+    except StageInterrupted:
+        raise
+    except Exception as err:
+        raise StageInterrupted(partial(), err) from err
 
 
 class UsageMeter:
@@ -61,10 +83,11 @@ def run_stage(
     except KeyboardInterrupt:
         raise
     except Exception as err:  # any failure, the model's or ours, ends this stage only
-        record = on_error(describe(err))
-        log.warning("stage failed: %s", describe(err).splitlines()[0][:300])  # to the terminal and bench.log
-        tb = traceback.format_exc(limit=3)
-        record.stage = meter.status("failed", f"{describe(err)}\n{tb[-1500:]}")  # type: ignore[attr-defined]
+        cause = err.cause if isinstance(err, StageInterrupted) else err
+        record = err.record if isinstance(err, StageInterrupted) else on_error(describe(cause))  # type: ignore[assignment]
+        log.warning("stage failed: %s", describe(cause).splitlines()[0][:300])  # to the terminal and bench.log
+        tb = "".join(traceback.format_exception(cause, limit=3))
+        record.stage = meter.status("failed", f"{describe(cause)}\n{tb[-1500:]}")  # type: ignore[attr-defined]
         return record
     status, error = judge(record)
     record.stage = meter.status(status, error)  # type: ignore[attr-defined]

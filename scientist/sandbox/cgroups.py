@@ -96,6 +96,8 @@ class CgroupStats:
     oom_kills: int = 0
     pids_limit_hits: int = 0
     cpu_seconds: float | None = None
+    tcp_peak_bytes: int | None = None  # v1: socket buffers, counted apart from memory.max_usage_in_bytes
+    tcp_limit_reached: bool = False  # v1: socket buffers reached the run's limit (the kernel held sends back)
 
 
 @dataclass
@@ -111,7 +113,16 @@ class RunCgroup:
         return sorted({d / "cgroup.procs" for d, _ in [*self.dirs.values(), *self.accounting.values()]})
 
     def describe(self, ctl: str) -> str:
-        return f"cgroup v{self.dirs[ctl][1]}" if ctl in self.dirs else "not enforced"
+        if ctl not in self.dirs:
+            return "not enforced"
+        d, version = self.dirs[ctl]
+        if ctl != "memory":
+            return f"cgroup v{version}"
+        if version == 2:
+            return "cgroup v2 (TCP socket buffers included)"
+        return ("cgroup v1 (TCP socket buffers included: memory.kmem.tcp.limit_in_bytes)"
+                if (d / "memory.kmem.tcp.limit_in_bytes").exists()
+                else "cgroup v1; DEGRADED: TCP socket buffers not charged (no memory.kmem.tcp on this kernel)")
 
     def pids(self) -> set[int]:
         found: set[int] = set()
@@ -141,6 +152,14 @@ class RunCgroup:
         if "memory" in self.dirs:
             d, version = self.dirs["memory"]
             peak = _read_int(d / ("memory.max_usage_in_bytes" if version == 1 else "memory.peak"))
+            if version == 1:  # v1 keeps TCP buffers out of the memory counter: add them (v2 charges them in)
+                st.tcp_peak_bytes = _read_int(d / "memory.kmem.tcp.max_usage_in_bytes")
+                tcp_limit = _read_int(d / "memory.kmem.tcp.limit_in_bytes")
+                # failcnt stays 0 on recent kernels: the peak at the limit is the evidence
+                st.tcp_limit_reached = bool(_read_int(d / "memory.kmem.tcp.failcnt")) or (
+                    tcp_limit is not None and st.tcp_peak_bytes is not None and st.tcp_peak_bytes >= tcp_limit)
+                if peak is not None and st.tcp_peak_bytes:
+                    peak += st.tcp_peak_bytes
             st.peak_memory_bytes = peak
             events = _read_kv(d / ("memory.oom_control" if version == 1 else "memory.events"))
             st.oom_kills = events.get("oom_kill", 0)
@@ -202,6 +221,10 @@ def _apply_v1(ctl: str, d: Path, memory_bytes: int, pids: int) -> None:
         _write(d / "memory.limit_in_bytes", str(memory_bytes))
         if (d / "memory.memsw.limit_in_bytes").exists():  # no swapping around the limit
             _write(d / "memory.memsw.limit_in_bytes", str(memory_bytes))
+        # v1 charges TCP socket buffers to the run only once this limit is set (loopback connections the run
+        # never reads would otherwise hold host memory outside its budget); v2 charges them to memory.max
+        if (d / "memory.kmem.tcp.limit_in_bytes").exists():
+            _write(d / "memory.kmem.tcp.limit_in_bytes", str(memory_bytes))
     else:
         _write(d / "pids.max", str(pids))
 

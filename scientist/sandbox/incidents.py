@@ -10,65 +10,73 @@ Three sources of evidence, recorded on each incident:
 from __future__ import annotations
 
 import re
+from itertools import islice
 import signal as _signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scientist.sandbox.result import Incident, IncidentKind
+from scientist.sandbox.secret_paths import is_secret_path
 
 MAX_DETAILS_PER_KIND = 5
+# Every pattern below runs on every line the program prints, so each must take time linear in the line:
+# no nested or adjacent unbounded repetitions, every repetition bounded (a path by PATH_MAX), and each
+# match start anchored on a literal. tests/scientist/sandbox/test_sandbox_round3.py times hostile lines.
+PATH_MAX = 4096
 _PATH_ERR = re.compile(
-    r"(?:\[Errno (?P<errno>\d+)\] )?(?P<msg>Read-only file system|Permission denied|Operation not permitted|"
-    r"Device or resource busy|No such file or directory)(?::\s*'(?P<path>[^']+)')?"
+    r"(?P<msg>Read-only file system|Permission denied|Operation not permitted|"
+    r"Device or resource busy|No such file or directory)(?::[ \t]{0,4}'(?P<path>[^'\n]{1,%d})')?" % PATH_MAX
 )
 # Shell tools: "sh: 1: cannot create x: Read-only file system", "rm: cannot remove 'x': Device or resource busy"
 _SHELL_PATH = re.compile(
     r"(?:cannot (?:create|touch|remove|move|open|overwrite)(?: regular file| directory)?|can't create) "
-    r"'?(?P<path>[^\s':]+)'?(?: to '[^']*')?: (?P<msg>Read-only file system|Permission denied|Device or resource busy)"
+    r"'?(?P<path>[^\s':]{1,%d})'?(?: to '[^']{0,%d}')?: (?P<msg>Read-only file system|Permission denied|"
+    r"Device or resource busy)" % (PATH_MAX, PATH_MAX)
 )
 KERNEL_KNOBS = (Path("/proc/sys"), Path("/proc/sysrq-trigger"))
-_SECRET_KEY = re.compile(r"KeyError: '(?P<name>[A-Za-z0-9_]*(?:KEY|TOKEN|SECRET|PASSW|CREDENTIAL)[A-Za-z0-9_]*)'",
-                         re.IGNORECASE)
-_SECRET_PATH = re.compile(
-    r"(^/root(/|$))|(^/home/)|(/\.ssh/)|(/\.aws/)|(\.netrc$)|(/\.env$)|(credentials)|(/\.config/(gcloud|openai|"
-    r"anthropic|gh))|(/\.kaggle/)|(huggingface/token)|(\.git-credentials)|(\.pypirc)|(id_rsa|id_ed25519)|"
-    r"(api[_-]?key)|(/proc/1/environ)|(secret)", re.IGNORECASE
-)
+# A looked-up name (bounded: an environment variable name), then a plain test for a secret's word in it: the
+# old one-regex form `'[A-Za-z0-9_]*(?:KEY|...)[A-Za-z0-9_]*'` backtracked cubically on "KeyError: 'KEYKEY...".
+_KEY_LOOKUP = re.compile(r"KeyError: '(?P<name>[A-Za-z0-9_]{1,256})'")
+_SECRET_WORD = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL", re.IGNORECASE)
+# Kernel keyrings are denied by the sandbox's seccomp filter (EPERM); tools and ctypes callers say so.
+_KEYRING_WORDS = ("keyctl", "add_key", "request_key", "keyring")
+_DENIED_WORDS = ("operation not permitted", "[errno 1]", "eperm", "permission denied")
+MAX_MATCHES_PER_LINE = 32  # a line repeating one error thousands of times is one piece of evidence, not thousands
 
-# (kind, pattern, detail). Checked on every line of stdout and stderr.
-_SIMPLE: list[tuple[IncidentKind, str, str]] = [
-    ("network_attempt", r"Network is unreachable|\[Errno 101\]", "network unreachable: no route out of the sandbox"),
-    ("network_attempt", r"Temporary failure in name resolution|Name or service not known|\[Errno -[235]\]|"
-                        r"Could not resolve host|getaddrinfo failed", "DNS lookup failed: no resolver in the sandbox"),
-    ("network_attempt", r"Connection refused|\[Errno 111\]",
+# (kind, literal texts, detail). Checked on every line of stdout and stderr by plain substring search
+# (linear, no backtracking); only lines holding one of `_TRIGGERS` go on to the three bounded regexes.
+_SIMPLE: list[tuple[IncidentKind, tuple[str, ...], str]] = [
+    ("network_attempt", ("Network is unreachable", "[Errno 101]"), "network unreachable: no route out of the sandbox"),
+    ("network_attempt", ("Temporary failure in name resolution", "Name or service not known", "[Errno -2]",
+                         "[Errno -3]", "[Errno -5]", "Could not resolve host", "getaddrinfo failed"),
+     "DNS lookup failed: no resolver in the sandbox"),
+    ("network_attempt", ("Connection refused", "[Errno 111]"),
      "connection refused: host services, 127.0.0.1 included, are not reachable from the sandbox"),
-    ("network_attempt", r"Failed to establish a new connection", "HTTP connection failed"),
-    ("package_install", r"Could not find a version that satisfies the requirement|No matching distribution found",
+    ("network_attempt", ("Failed to establish a new connection",), "HTTP connection failed"),
+    ("package_install", ("Could not find a version that satisfies the requirement", "No matching distribution found"),
      "pip could not reach a package index"),
-    ("package_install", r"Retrying \(Retry\(total=", "pip retried a package index it cannot reach"),
-    ("package_install", r"Could not install packages due to an OSError|Defaulting to user installation|"
-                        r"Can not perform a '--user' install", "pip could not write to the Python environment"),
-    ("package_install", r"Could not open lock file|are you root\?", "system package manager refused"),
-    ("memory", r"MemoryError|Cannot allocate memory|std::bad_alloc|can't allocate memory|Unable to allocate",
-     "allocation refused"),
-    ("process_limit", r"BlockingIOError[:(] ?(\[Errno )?11|fork: retry|fork: Resource temporarily unavailable|"
-                      r"Cannot fork|can't start new thread|pthread_create failed", "process creation refused"),
-    ("disk_limit", r"File too large|\[Errno 27\]", "file size limit reached (EFBIG)"),
-    ("disk_limit", r"No space left on device|\[Errno 28\]|Disk quota exceeded", "no space left (ENOSPC)"),
-    ("open_files", r"Too many open files|\[Errno 24\]", "open file limit reached (EMFILE)"),
-    ("cpu_time", r"CPU time limit exceeded", "CPU time limit reached"),
-    ("harness_tamper", r"not allowed to raise maximum limit", "tried to raise its own rlimits"),
-    ("secret_access", r"api_key client option must be set|OPENAI_API_KEY environment variable",
+    ("package_install", ("Retrying (Retry(total=",), "pip retried a package index it cannot reach"),
+    ("package_install", ("Could not install packages due to an OSError", "Defaulting to user installation",
+                         "Can not perform a '--user' install"), "pip could not write to the Python environment"),
+    ("package_install", ("Could not open lock file", "are you root?"), "system package manager refused"),
+    ("memory", ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "can't allocate memory",
+                "Unable to allocate"), "allocation refused"),
+    ("process_limit", ("BlockingIOError: [Errno 11]", "BlockingIOError:[Errno 11]", "BlockingIOError(11",
+                       "BlockingIOError: 11", "BlockingIOError( 11", "fork: retry", "fork: Resource temporarily "
+                       "unavailable", "Cannot fork", "can't start new thread", "pthread_create failed"),
+     "process creation refused"),
+    ("disk_limit", ("File too large", "[Errno 27]"), "file size limit reached (EFBIG)"),
+    ("disk_limit", ("No space left on device", "[Errno 28]", "Disk quota exceeded"), "no space left (ENOSPC)"),
+    ("open_files", ("Too many open files", "[Errno 24]"), "open file limit reached (EMFILE)"),
+    ("cpu_time", ("CPU time limit exceeded",), "CPU time limit reached"),
+    ("harness_tamper", ("not allowed to raise maximum limit",), "tried to raise its own rlimits"),
+    ("secret_access", ("api_key client option must be set", "OPENAI_API_KEY environment variable"),
      "an API client found no key"),
 ]
-_PATTERNS = [(kind, re.compile(pattern), detail) for kind, pattern, detail in _SIMPLE]
-_PREFILTER = re.compile(
-    r"Errno|unreachable|resolution|resolve|service not known|refused|establish|satisf|distribution|install|"
-    r"lock file|root\?|Retry|Memory|allocate|bad_alloc|fork|thread|File too large|space left|quota|Too many|CPU time|"
-    r"api_key|KeyError|maximum limit|Read-only|Permission denied|not permitted|resource busy|No such file",
-    re.IGNORECASE,
-)
+_PATH_MESSAGES = ("Read-only file system", "Permission denied", "Operation not permitted", "Device or resource busy",
+                  "No such file or directory")
+_SHELL_TRIGGERS = ("cannot ", "can't create")
 
 _COMMAND_INSTALL = re.compile(r"\b(pip3?|uv pip|conda|mamba|apt(-get)?|python3?(\.\d+)? -m pip)\s+install\b")
 
@@ -93,7 +101,7 @@ class PathContext:
                                       else f"access to harness path {path} denied")
         if any(path.is_relative_to(p) for p in self.python):
             return "package_install", f"write into the Python environment at {path}"  # reading it is never denied
-        if _SECRET_PATH.search(str(path)):
+        if is_secret_path(str(path)):
             return "secret_access", f"access to {path}"
         if path.is_relative_to(self.workdir):
             return None
@@ -110,7 +118,7 @@ class PathContext:
             return None
         if any(path.is_relative_to(p) for p in (*self.readonly_binds, *self.protected)):
             return "harness_tamper", f"access to harness path {path}, hidden in the sandbox"
-        if _SECRET_PATH.search(str(path)):
+        if is_secret_path(str(path)):
             return "secret_access", f"access to {path}, hidden in the sandbox"
         return None
 
@@ -150,23 +158,33 @@ class OutputScanner:
         self.log, self.context = log, context
 
     def feed_line(self, line: str) -> None:
-        if not _PREFILTER.search(line):
-            return
-        for kind, pattern, detail in _PATTERNS:
-            if pattern.search(line):
+        """Time linear in the line: substring searches, then bounded regexes anchored on literals."""
+        for kind, texts, detail in _SIMPLE:
+            if any(t in line for t in texts):
                 self.log.add(kind, detail)
-        if m := _SECRET_KEY.search(line):
-            self.log.add("secret_access", f"looked up {m['name']} in the environment (not passed to the sandbox)")
-        for m in _PATH_ERR.finditer(line):
+        if "KeyError: '" in line:
+            for m in islice(_KEY_LOOKUP.finditer(line), MAX_MATCHES_PER_LINE):
+                if _SECRET_WORD.search(m["name"]):
+                    self.log.add("secret_access",
+                                 f"looked up {m['name']} in the environment (not passed to the sandbox)")
+                    break
+        lowered = line.lower()
+        if any(w in lowered for w in _KEYRING_WORDS) and any(w in lowered for w in _DENIED_WORDS):
+            self.log.add("keyring", "a kernel keyring call (keyctl/add_key/request_key) was refused")
+        if not any(t in line for t in _PATH_MESSAGES):
+            return
+        shell = (list(islice(_SHELL_PATH.finditer(line), MAX_MATCHES_PER_LINE))
+                 if any(t in line for t in _SHELL_TRIGGERS) else [])
+        for m in islice(_PATH_ERR.finditer(line), MAX_MATCHES_PER_LINE):
             if not m["path"]:
-                if m["msg"] == "Read-only file system" and not _SHELL_PATH.search(line):  # no path given
+                if m["msg"] == "Read-only file system" and not shell:  # no path given
                     self.log.add("write_outside_workdir", "write to a read-only file system")
                 continue
             found = (self.context.classify_missing(m["path"]) if m["msg"] == "No such file or directory"
                      else self.context.classify_denied(m["path"], m["msg"]))
             if found:
                 self.log.add(*found)
-        for m in _SHELL_PATH.finditer(line):
+        for m in shell:
             if found := self.context.classify_denied(m["path"], m["msg"]):
                 self.log.add(*found)
 
@@ -178,8 +196,11 @@ def command_incidents(command: Sequence[str], log: IncidentLog) -> None:
 
 
 def exit_incidents(sig: int | None, log: IncidentLog, *, oom_kills: int, pids_hits: int,
-                   cpu_limited: bool, cgroup_memory: bool) -> None:
+                   cpu_limited: bool, cgroup_memory: bool, tcp_limit_reached: bool = False) -> None:
     """Incidents read from how the run ended and from the cgroup counters."""
+    if tcp_limit_reached:
+        log.add("memory", "TCP socket buffers reached the run's memory limit: the memory cgroup refused more "
+                "(sends held back)", "kernel")
     if oom_kills:
         log.add("memory", f"memory limit reached: the kernel OOM-killed {oom_kills} process(es)", "kernel",
                 fatal=True)

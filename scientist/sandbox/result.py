@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from scientist.sandbox.limits import SandboxLimits
+from scientist.sandbox.safe_io import printable
 
 IncidentKind = Literal[
     "timeout",
@@ -28,6 +29,9 @@ IncidentKind = Literal[
     "socket",  # a socket the run left: refused
     "sysctl_write",  # a write to /proc/sys or /proc/sysrq-trigger: refused
     "access_denied",  # EACCES/EPERM outside the run directory (a read or a write)
+    "tree_limit",  # a tree deeper than the depth cap, or with more entries than the entry cap: refused
+    "keyring",  # a kernel keyring call (keyctl, add_key, request_key): denied by the seccomp filter
+    "harness_error",  # the harness failed after the run (the run's record is kept; the run counts as failed)
 ]
 
 # Where the evidence for an incident came from. "output" means inferred from what the program
@@ -43,6 +47,11 @@ class Incident(BaseModel):
     source: IncidentSource = "harness"
     fatal: bool = Field(False, description="the limit stopped the run (killed it or made it fail)")
     count: int = Field(1, ge=1, description="how many times the same evidence was seen")
+
+    @field_validator("detail")
+    @classmethod
+    def _utf8(cls, detail: str) -> str:  # names the run chose (not UTF-8) must not make the record unwritable
+        return printable(detail)
 
 
 class SandboxResult(BaseModel):

@@ -72,10 +72,6 @@ def mount_unavailable() -> str | None:
             pass
 
 
-def _escape(path: Path) -> str:
-    return str(path).replace("\\", "\\\\").replace(",", "\\,").replace(":", "\\:")
-
-
 def remove_stale(tmp: Path | None = None) -> None:
     """Unmount and remove the run filesystems of harnesses that died before cleaning up."""
     base = Path(tmp or tempfile.gettempdir())
@@ -285,6 +281,19 @@ def _hand_over(workdir: Path, ident: SandboxIdentity, keep: set[str]) -> None:
                 os.lchown(path, ident.uid, ident.gid)
 
 
+# Host facts the run has no need of, read as an empty file: the host kernel's boot line names the machine and
+# its set-up. (A bind of /dev/null would not do: bwrap binds with nodev, so opening it fails.)
+PROC_MASKED = ("/proc/cmdline",)
+
+
+def _mask_proc(fs: RunFilesystem, where: Path) -> None:
+    empty = where / ".proc-mask"
+    empty.touch(mode=0o444)
+    os.chmod(empty, 0o444)
+    for path in PROC_MASKED:
+        fs.args += ["--ro-bind", str(empty), path]
+
+
 def _setup_overlay(fs: RunFilesystem, readonly_binds: Sequence[Path], python: Sequence[Path]) -> None:
     s, ident = fs.scratch, fs.identity
     _mount("tmpfs", s, "tmpfs", MS_NOSUID | MS_NODEV,
@@ -299,8 +308,15 @@ def _setup_overlay(fs: RunFilesystem, readonly_binds: Sequence[Path], python: Se
     _mkdir(s / "stage", None, 0o711)
     _hand_over(fs.workdir, ident, {str(p.relative_to(fs.workdir)) for p in readonly_binds
                                    if p.is_relative_to(fs.workdir)})
-    _mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV,
-           f"lowerdir={_escape(fs.workdir)},upperdir={_escape(upper)},workdir={_escape(s / 'ovwork')}")
+    # named by descriptor: the mount options the run reads in /proc/self/mountinfo then show /proc/self/fd/N,
+    # not the harness's scratch folder (with its pid) or the host run folder
+    fds = [os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for p in (fs.workdir, upper, s / "ovwork")]
+    try:
+        _mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV,
+               "lowerdir=/proc/self/fd/{},upperdir=/proc/self/fd/{},workdir=/proc/self/fd/{}".format(*fds))
+    finally:
+        for fd in fds:
+            os.close(fd)
     fs.mounts.append(merged)
     fs.args += ["--bind", str(s / "tmp"), "/tmp"]  # first: binds below /tmp (a venv, the run dir) go on top
     for i, p in enumerate(python):
@@ -313,6 +329,7 @@ def _setup_overlay(fs: RunFilesystem, readonly_binds: Sequence[Path], python: Se
         fs.args += ["--ro-bind", str(_stage(fs, p, f"ro{i}")), str(p)]
         if p.is_relative_to(fs.workdir):
             fs.readonly_rel.add(str(p.relative_to(fs.workdir)))
+    _mask_proc(fs, s / "stage")
     st = os.statvfs(s)
     fs.base_inodes = st.f_files - st.f_ffree
     # now that the harness's own entries are made, cap the inodes at exactly what the run may create
@@ -334,4 +351,5 @@ def _setup_direct(fs: RunFilesystem, readonly_binds: Sequence[Path], python: Seq
     for p in readonly_binds:
         if not _refuse_symlink(p, fs):
             fs.args += ["--ro-bind", str(p), str(p)]
+    _mask_proc(fs, fs.scratch)
     fs.base_bytes, fs.base_inodes = _tree_usage(fs.workdir, fs.scratch)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from scientist.sandbox import bwrap, cgroups
+from scientist.sandbox import bwrap, cgroups, keyring
 from scientist.sandbox.environment import python_paths
 from scientist.sandbox.identity import sandbox_identity
 from scientist.sandbox.incidents import IncidentLog, OutputScanner, PathContext, command_incidents, exit_incidents
@@ -72,15 +72,39 @@ def run_in_sandbox(
     fs = create_run_fs(workdir, limits, identity, readonly_binds=ro_binds, python=python_paths(),
                        sandboxed=exe is not None)
     cg = cgroups.create_run_cgroup(limits.memory_mb, limits.pids)
+    seccomp_fd = keyring.filter_fd() if exe is not None else None
     try:
         plan = plan_launch(exe, command, workdir=workdir, fs=fs, identity=identity, env=env, limits=limits, cg=cg)
         plan.warnings[:0] = warnings
+        _deny_keyrings(plan, exe, seccomp_fd)
         scanner = OutputScanner(log, PathContext(workdir, ro_binds, _protected_paths(), python_paths()))
-        return _Watch(plan, command, workdir, fs, limits, cg, log, scanner, tail_bytes).run(exe is not None)
+        watch = _Watch(plan, command, workdir, fs, limits, cg, log, scanner, tail_bytes)
+        watch.pass_fds = () if seccomp_fd is None else (seccomp_fd,)
+        # started (and watched: --die-with-parent follows the starting thread) from a thread holding a new,
+        # empty session keyring, never the harness's
+        return keyring.in_fresh_session_keyring(lambda: watch.run(exe is not None))
     finally:
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
         cg.kill_all()
         cg.remove()
         fs.close()
+
+
+def _deny_keyrings(plan: LaunchPlan, exe: str | None, seccomp_fd: int | None) -> None:
+    """bwrap loads the keyring filter (`--seccomp FD`) for everything the run starts."""
+    if exe is None:
+        plan.enforcement["keyring"] = "not enforced (unsafe_no_sandbox); a fresh empty session keyring only"
+        return
+    if seccomp_fd is None:
+        plan.enforcement["keyring"] = "DEGRADED: fresh empty session keyring per run; no seccomp filter for this CPU"
+        plan.warnings.append("no seccomp filter for this architecture: keyring calls are not denied (the run "
+                             "gets its own empty session keyring)")
+        return
+    at = plan.argv.index(exe) + 1
+    plan.argv[at:at] = ["--seccomp", str(seccomp_fd)]
+    plan.enforcement["keyring"] = ("seccomp: add_key, request_key, keyctl fail with EPERM; fresh empty session "
+                                   "keyring per run")
 
 
 class _Watch:
@@ -91,6 +115,7 @@ class _Watch:
         self.plan, self.command, self.workdir, self.fs = plan, command, workdir, fs
         self.limits, self.cg, self.log = limits, cg, log
         self.tails = (StreamTail(tail_bytes, scanner.feed_line), StreamTail(tail_bytes, scanner.feed_line))
+        self.pass_fds: tuple[int, ...] = ()
 
     def over_budget(self) -> list[tuple[str, str]]:
         self.fs.poll(sorted(self.cg.pids()) if not self.fs.overlay else ())
@@ -99,7 +124,8 @@ class _Watch:
     def run(self, sandboxed: bool) -> SandboxResult:
         start = time.monotonic()
         proc = subprocess.Popen(self.plan.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, env=self.plan.env, cwd=self.workdir)
+                                stderr=subprocess.PIPE, start_new_session=True, env=self.plan.env, cwd=self.workdir,
+                                pass_fds=self.pass_fds)
         assert proc.stdout is not None and proc.stderr is not None
         fds = {proc.stdout.fileno(): self.tails[0], proc.stderr.fileno(): self.tails[1]}
         for fd in fds:
@@ -165,10 +191,11 @@ class _Watch:
             findings = []
             self.plan.warnings.append(f"the run's files could not be committed to {self.workdir}: {err}")
         for f in findings:
-            self.log.add(f.kind, f.detail, "harness", fatal=f.kind == "disk_limit")
+            self.log.add(f.kind, f.detail, "harness", fatal=f.kind in ("disk_limit", "tree_limit"))  # files not all kept
         warnings = self.plan.warnings + [w for w in self.fs.warnings if w not in self.plan.warnings]
         exit_incidents(sig, self.log, oom_kills=stats.oom_kills, pids_hits=stats.pids_limit_hits,
-                       cpu_limited=self.limits.cpu_time_s is not None, cgroup_memory="memory" in self.cg.dirs)
+                       cpu_limited=self.limits.cpu_time_s is not None, cgroup_memory="memory" in self.cg.dirs,
+                       tcp_limit_reached=stats.tcp_limit_reached)
         stderr = self.tails[1].text()
         if sandboxed and exit_code == 1 and stderr.startswith("bwrap: "):
             first = stderr.strip().splitlines()[0]

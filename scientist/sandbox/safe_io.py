@@ -40,8 +40,16 @@ class UnsafePath(OSError):
 class Finding:
     """One breach seen in a sandbox-written tree: an incident kind and what was done about it."""
 
-    kind: str  # symlink, setuid, fifo, device, socket, disk_limit
+    kind: str  # symlink, setuid, fifo, device, socket, disk_limit, tree_limit
     detail: str
+
+    def __post_init__(self) -> None:  # a name the run chose may not be UTF-8: the record must still serialize
+        object.__setattr__(self, "detail", printable(self.detail))
+
+
+def printable(text: str) -> str:
+    """`text` as valid UTF-8: bytes of a non-UTF-8 file name (surrogate escapes) become \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _parts(root: Path, path: Path) -> list[str]:
@@ -225,24 +233,6 @@ def _write_at(dfd: int, name: str, chunks, mode: int, owner: tuple[int, int] | N
         raise
 
 
-def remove_at(dfd: int, name: str) -> None:
-    """Remove a name (file, link, special file or directory tree) relative to dfd, following nothing."""
-    try:
-        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        sub = os.open(name, DIR_FLAGS, dir_fd=dfd)
-        try:
-            for entry in os.listdir(sub):
-                remove_at(sub, entry)
-        finally:
-            os.close(sub)
-        os.rmdir(name, dir_fd=dfd)
-    else:
-        os.unlink(name, dir_fd=dfd)
-
-
 def remove_path(path: Path, *, root: Path | None = None) -> None:
     """Remove root/…/name whatever the sandbox made of it (a link is removed, never followed)."""
     root, parent, name = _split(path, root)
@@ -251,13 +241,6 @@ def remove_path(path: Path, *, root: Path | None = None) -> None:
             remove_at(dfd, name)
     except FileNotFoundError:
         pass
-
-
-def copy_tree(src: Path, dst: Path, *, max_total_bytes: int = 1 << 34) -> list[Finding]:
-    """Copy the regular files and directories of a sandbox-written tree to a new folder `dst`;
-    symlinks, FIFOs, sockets and devices are left behind and reported."""
-    dst.mkdir(parents=True, exist_ok=False)
-    return commit_tree(src, dst, max_total_bytes=max_total_bytes, whiteouts=False)
 
 
 def safe_entries(directory: Path) -> list[tuple[str, str]]:
@@ -272,154 +255,9 @@ def safe_entries(directory: Path) -> list[tuple[str, str]]:
     return out
 
 
-# ---- after a run -----------------------------------------------------------------------------------
-def _special(kind: str, rel: str, dfd: int, name: str) -> Finding:
-    if kind == "symlink":
-        try:
-            target = os.readlink(name, dir_fd=dfd)
-        except OSError:
-            target = "?"
-        return Finding("symlink", f"{rel} -> {target[:200]}: symlink refused")
-    what = {"fifo": "FIFO", "socket": "socket", "device": "device node"}[kind]
-    return Finding(kind, f"{rel}: {what} refused")
+# The walks over whole trees (iterative, depth- and entry-capped) live in `trees`; kept here by name.
+from scientist.sandbox.trees import commit_tree, copy_tree, remove_at, scan_tree  # noqa: E402
 
-
-def scan_tree(root: Path, *, max_entries: int = 1_000_000) -> list[Finding]:
-    """Post-run scan in place: remove symlinks, FIFOs, sockets and devices, strip setuid/setgid bits."""
-    findings: list[Finding] = []
-    seen = 0
-
-    def walk(dfd: int, prefix: str) -> None:
-        nonlocal seen
-        for name in os.listdir(dfd):
-            seen += 1
-            if seen > max_entries:
-                return
-            rel = f"{prefix}{name}"
-            try:
-                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            kind = kind_of(st)
-            if kind == "dir":
-                if st.st_mode & SPECIAL_BITS & ~stat.S_ISGID:
-                    os.chmod(name, stat.S_IMODE(st.st_mode) & ~SPECIAL_BITS, dir_fd=dfd, follow_symlinks=False)
-                sub = os.open(name, DIR_FLAGS, dir_fd=dfd)
-                try:
-                    walk(sub, rel + "/")
-                finally:
-                    os.close(sub)
-            elif kind == "file":
-                if st.st_mode & SPECIAL_BITS:
-                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
-                    try:
-                        os.fchmod(fd, stat.S_IMODE(st.st_mode) & ~SPECIAL_BITS)
-                    finally:
-                        os.close(fd)
-                    findings.append(Finding("setuid", f"{rel}: setuid/setgid bits stripped "
-                                                      f"(mode {stat.S_IMODE(st.st_mode):o})"))
-            else:
-                findings.append(_special(kind, rel, dfd, name))
-                os.unlink(name, dir_fd=dfd)
-
-    with open_dir(root) as fd:
-        walk(fd, "")
-    return findings
-
-
-def _is_opaque(dfd: int) -> bool:
-    for attr in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(dfd, attr) == b"y":
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def _file_chunks(fd: int, size: int) -> Iterator[bytes | int]:
-    """The content of fd in chunks; an all-zero chunk becomes a seek (holes stay holes)."""
-    left = size
-    while left > 0:
-        chunk = os.read(fd, min(CHUNK, left))
-        if not chunk:
-            return
-        left -= len(chunk)
-        yield len(chunk) if chunk.count(0) == len(chunk) else chunk
-
-
-def commit_tree(upper: Path, dest: Path, *, owner: tuple[int, int] | None = None,
-                max_total_bytes: int | None = None, skip: set[str] = frozenset(),
-                whiteouts: bool = True) -> list[Finding]:
-    """Apply an overlayfs upper layer (what the sandbox changed) to the host folder `dest`.
-
-    Directories and regular files are recreated by the harness (setuid/setgid stripped, owned by
-    `owner`); whiteouts delete; opaque directories replace; symlinks, FIFOs, sockets and devices are
-    refused. The apparent size committed is capped at `max_total_bytes` (sparse files cannot multiply
-    the disk budget on the host). `skip`: relative paths never touched (read-only binds).
-    """
-    findings: list[Finding] = []
-    total = 0
-
-    def walk(ufd: int, dfd: int, prefix: str) -> None:
-        nonlocal total
-        for name in sorted(os.listdir(ufd)):
-            rel = f"{prefix}{name}"
-            if rel in skip:
-                continue
-            try:
-                st = os.stat(name, dir_fd=ufd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            kind = kind_of(st)
-            if whiteouts and kind == "device" and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # deleted in the run
-                remove_at(dfd, name)
-                continue
-            if kind == "dir":
-                sub_u = os.open(name, DIR_FLAGS, dir_fd=ufd)
-                try:
-                    existing = _lstat_at(dfd, name)
-                    if existing is not None and (not stat.S_ISDIR(existing.st_mode) or whiteouts and _is_opaque(sub_u)):
-                        remove_at(dfd, name)
-                    if _lstat_at(dfd, name) is None:
-                        os.mkdir(name, 0o700, dir_fd=dfd)
-                    sub_d = os.open(name, DIR_FLAGS, dir_fd=dfd)
-                    try:
-                        if owner is not None:
-                            os.fchown(sub_d, *owner)
-                        os.fchmod(sub_d, stat.S_IMODE(st.st_mode) & 0o777 | 0o700)
-                        walk(sub_u, sub_d, rel + "/")
-                    finally:
-                        os.close(sub_d)
-                finally:
-                    os.close(sub_u)
-            elif kind == "file":
-                if max_total_bytes is not None and total + st.st_size > max_total_bytes:
-                    findings.append(Finding("disk_limit", f"{rel}: not kept, the run's files add up to more than "
-                                                          f"the {max_total_bytes // (1024 * 1024)} MB disk budget"))
-                    continue
-                total += st.st_size
-                if st.st_mode & SPECIAL_BITS:
-                    findings.append(Finding("setuid", f"{rel}: setuid/setgid bits stripped "
-                                                      f"(mode {stat.S_IMODE(st.st_mode):o})"))
-                src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=ufd)
-                try:
-                    existing = _lstat_at(dfd, name)
-                    if existing is not None and stat.S_ISDIR(existing.st_mode):
-                        remove_at(dfd, name)
-                    _write_at(dfd, name, _file_chunks(src, st.st_size), stat.S_IMODE(st.st_mode), owner)
-                finally:
-                    os.close(src)
-            else:
-                findings.append(_special(kind, rel, ufd, name))
-
-    with open_dir(upper) as ufd, open_dir(dest) as dfd:
-        walk(ufd, dfd, "")
-    return findings
-
-
-def _lstat_at(dfd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
+__all__ = ["CHUNK", "DEFAULT_MAX_BYTES", "Finding", "UnsafePath", "commit_tree", "copy_file", "copy_tree",
+           "is_dir", "is_file", "kind_of", "lstat", "open_dir", "printable", "read_bytes", "read_json", "read_text",
+           "read_text_or", "remove_at", "remove_path", "safe_entries", "scan_tree", "write_bytes", "write_text"]
