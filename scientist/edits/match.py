@@ -1,8 +1,9 @@
 """Where a block's SEARCH text is in a file: exact first, then the tolerant matches real replies need.
 
 Each tolerance still has to identify the place. In order:
-1. exact text, once;
+1. exact text, once, as whole lines (never the tail of a longer line);
 2. exact lines, several times: the first is taken, as Aider does, and the outcome says so;
+   exact text once inside a line, on word boundaries (a sentence quoted from a paragraph);
 3. the same lines re-indented uniformly (every line shifted by the same prefix): the REPLACE lines
    get the same shift; several places: the first, as Aider does, said so;
 4. trailing whitespace ignored as well: one place only;
@@ -119,26 +120,58 @@ def _replacement(replace: str, shift: tuple[str, str], span_ends_newline: bool) 
     return text
 
 
+def _aligned(content: str, search: str) -> list[int]:
+    """Where `search` occurs as whole lines (a match inside a line, such as `x = 1` in `max = 1`,
+    is not one)."""
+    found, start = [], content.find(search)
+    while start >= 0 and search:
+        end = start + len(search)
+        head_ok = start == 0 or content[start - 1] == "\n" or search.startswith("\n")
+        tail_ok = end == len(content) or search.endswith("\n") or content[end] == "\n"
+        if head_ok and tail_ok:
+            found.append(start)
+        start = content.find(search, start + 1)
+    return found
+
+
+def _inside_line(content: str, search: str) -> int | None:
+    """The one place `search` occurs starting or ending inside a line, on word boundaries (a quoted
+    sentence of a LaTeX paragraph, an indented statement); None when it occurs elsewhere too, or
+    would cut a word (`x = 1` inside `max = 1` is no match)."""
+    start = content.find(search)
+    if start < 0 or not search.strip() or content.find(search, start + 1) >= 0:
+        return None
+    end = start + len(search)
+    before = content[start - 1] if start else "\n"
+    after = content[end] if end < len(content) else "\n"
+    if (search[0].isalnum() or search[0] == "_") and (before.isalnum() or before == "_"):
+        return None
+    if (search[-1].isalnum() or search[-1] == "_") and (after.isalnum() or after == "_"):
+        return None
+    return start
+
+
 def locate(content: str, search: str, replace: str) -> Match:
     """Where `search` is in `content` and what replaces it; NoMatch when nowhere (or not one place)."""
-    count = content.count(search)
+    at = _aligned(content, search)
+    count = len(at)
     if count == 1:
-        start = content.index(search)
-        return Match(start, start + len(search), replace, "exact")
-    if count == 0 and search.endswith("\n") and content.endswith(search[:-1]) and search[:-1]:
-        start = len(content) - len(search) + 1
+        return Match(at[0], at[0] + len(search), replace, "exact")
+    start = len(content) - len(search) + 1
+    if (count == 0 and search.endswith("\n") and content.endswith(search[:-1]) and search[:-1]
+            and (start == 0 or content[start - 1] == "\n")):
         return Match(start, len(content), replace, "end_of_file")
+    inside = _inside_line(content, search) if count == 0 else None
+    if inside is not None:
+        return Match(inside, inside + len(search), replace, "within_line",
+                     "matched inside a line (a sentence or a statement quoted from it); the rest of the line kept")
     file_lines = content.splitlines(keepends=True)
     search_lines = search.splitlines(keepends=True)
     offsets = _offsets(file_lines)
     if count > 1:
-        aligned = [w for w in _windows(file_lines, search_lines, False, False) if w[2] == ("add", "")]
-        if aligned:
-            a, b, _ = aligned[0]
-            return Match(offsets[a], offsets[b], replace, "first_of_n",
-                         f"the SEARCH text occurs {count} times; the first (line {a + 1}) was replaced, as Aider does")
-        raise NoMatch("ambiguous", f"the SEARCH text occurs {count} times; add surrounding lines so that it "
-                                   "matches exactly one place")
+        line = content.count("\n", 0, at[0]) + 1
+        return Match(at[0], at[0] + len(search), replace, "first_of_n",
+                     f"the SEARCH text occurs {count} times; the first (line {line}) was replaced, as Aider does")
     trimmed = search_lines[1:] if len(search_lines) > 2 and not search_lines[0].strip() else None
     for lines in (search_lines, trimmed):  # Aider also drops a spurious leading blank line
         if not lines:

@@ -174,22 +174,20 @@ def parse_reply(text: str) -> ParsedReply:
 def _split(number: int, name: str | None, body: list[str], dividers: list[int], how: str,
            inferred: bool, first_line: int) -> EditBlock:
     path = name or "?"
-    if name is None:
-        return EditBlock(number, path, "", "", first_line=first_line,
-                         problem="no file name on the line before '<<<<<<< SEARCH' (or before its fence)")
+    search = replace = note = problem = ""
     if how == "open":
-        return EditBlock(number, path, "", "", inferred, first_line=first_line,
-                         problem="not closed with '>>>>>>> REPLACE' before the next '<<<<<<< SEARCH'")
-    if not dividers:
-        return EditBlock(number, path, "", "", inferred, first_line=first_line,
-                         problem="no '=======' line between the SEARCH and the REPLACE part")
-    note = "closed with '=======' instead of '>>>>>>> REPLACE'" if how == "divider" else ""
-    if len(dividers) > 1:
-        if len(dividers) % 2 == 0:
-            return EditBlock(number, path, "", "", inferred, first_line=first_line,
-                             problem=f"{len(dividers)} '=======' lines: which one divides SEARCH from "
-                                     "REPLACE is ambiguous")
-        note = f"{len(dividers)} '=======' lines: the middle one divides, the others are content"
-    mid = dividers[len(dividers) // 2]
-    return EditBlock(number, path, "".join(body[:mid]), "".join(body[mid + 1:]), inferred, note,
-                     first_line=first_line)
+        problem = "not closed with '>>>>>>> REPLACE' before the next '<<<<<<< SEARCH'"
+    elif not dividers:
+        problem = "no '=======' line between the SEARCH and the REPLACE part"
+    elif len(dividers) % 2 == 0:
+        problem = f"{len(dividers)} '=======' lines: which one divides SEARCH from REPLACE is ambiguous"
+    else:
+        mid = dividers[len(dividers) // 2]
+        search, replace = "".join(body[:mid]), "".join(body[mid + 1:])
+        if how == "divider":
+            note = "closed with '=======' instead of '>>>>>>> REPLACE'"
+        elif len(dividers) > 1:
+            note = f"{len(dividers)} '=======' lines: the middle one divides, the others are content"
+    if name is None and not problem:  # the text is kept for the record; the block cannot be placed
+        problem = "no file name on the line before '<<<<<<< SEARCH' (or before its fence)"
+    return EditBlock(number, path, search, replace, inferred, note, problem, first_line)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.edits import EDIT_FORMAT_HELP, MAX_FILE_BYTES, EditReport, NewFilePolicy, apply_reply
 from scientist.execution import (
     CommandResult,
     copy_template_code,
@@ -29,20 +29,27 @@ from scientist.rundir import IdeaDir, read_model, write_json, write_text
 from scientist.sandbox import safe_io
 
 ACTION = re.compile(r"^[\s*#>`]*ACTION\s*:\s*\**\s*(RUN|STOP|ABANDON)\b", re.IGNORECASE | re.MULTILINE)
-BLOCK = re.compile(r"^[^\n]*\n\s*<{5,9} ?SEARCH.*?>{5,9} ?REPLACE[^\n]*", re.DOTALL | re.MULTILINE)
+# an edit block with its file-name line and fences, so that none of them is left in the run notes
+BLOCK = re.compile(r"^(?:[`*#]*[\w./\\-]+\.\w+[`*:]*[ \t]*\n)?(?:[ \t]*(?:```|~~~)[^\n]*\n)?[ \t]*<{5,9} ?SEARCH"
+                   r".*?>{5,9} ?REPLACE[^\n]*(?:\n[ \t]*(?:```|~~~)[ \t]*$)?", re.DOTALL | re.MULTILINE)
 HISTORY_TURNS = 3  # earlier exchanges kept verbatim; the run log summarizes the rest
+CODE_FILES = ("experiment.py", "plot.py")  # what the model edits in code/ (plot.py too: real runs do)
+MAX_CONTINUATIONS = 3  # cut-off replies asked to go on, per run: not charged to the fixes
+# the AI Scientist's published stop word, and ours: a reply that is only this ends the experiments
+STOP_WORDS = re.compile(r"^[\s*`#>]*(ALL[_ ]COMPLETED|ACTION\s*:\s*STOP)[\s*`.!]*$", re.IGNORECASE | re.MULTILINE)
 
 PROTOCOL = """How this works:
 - After each reply that ends with ACTION: RUN, the harness applies your edits and runs
   `{command}` in a sandbox, where i is the next run number. The harness runs this command and
   owns the time limit: a run is stopped after {limit}. Do not add command-line arguments, do
   not try to run anything yourself, and do not implement time limits or time-outs in the code.
-- You may edit experiment.py and notes.txt, nothing else.
+- You may edit experiment.py, plot.py and notes.txt, and create new files (helper modules)
+  next to experiment.py; nothing else.
 - experiment.py must write its results to <out_dir>/final_info.json, as the baseline does.
 
 {edit_help}
 
-End every reply with exactly one of these lines:
+End every reply with exactly one of these lines (a reply that is only ALL_COMPLETED means STOP):
 ACTION: RUN      (apply my edits and run the next experiment)
 ACTION: STOP     (the experiments are complete, or further runs are not worth it: go on to the write-up)
 ACTION: ABANDON  (the results show the idea does not work or cannot be tested here: no write-up;
@@ -60,9 +67,44 @@ FILES = """Current files:
 <experiment.py>
 {code}
 </experiment.py>
-<notes.txt>
+<plot.py>
+{plot}
+</plot.py>
+{created}<notes.txt>
 {notes}
 </notes.txt>"""
+
+
+def shown(path: Path) -> str:
+    """A file for the prompt, read under the edit cap (the code folder is sandbox-writable): a file
+    that cannot be shown says why instead, and is never read whole."""
+    try:
+        return safe_io.read_text(path, max_bytes=MAX_FILE_BYTES)
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        return f"[{path.name} is not shown: {err.strerror or err}; it cannot be edited either]"
+
+
+def editable_files(idea_dir: IdeaDir, created: list[str] | tuple[str, ...] = ()) -> dict[str, Path]:
+    """What a reply may edit during the experiments: the code files, the notes, the files it created."""
+    files = {name: idea_dir.code / name for name in CODE_FILES}
+    files["notes.txt"] = idea_dir.notes
+    files.update({name: idea_dir.code / name for name in created})
+    return files
+
+
+def new_file_policy(idea_dir: IdeaDir, created: list[str]) -> NewFilePolicy:
+    """New files a reply may create: inside code/, bounded in number and size (see NewFilePolicy)."""
+    return NewFilePolicy(root=idea_dir.code, created_before=frozenset(created))
+
+
+def apply_experiment_edits(reply: str, idea_dir: IdeaDir, created: list[str]) -> EditReport:
+    """The reply's edit blocks applied within the experiments' allow-list; new files it creates
+    (inside code/, bounded) are added to `created`."""
+    report = apply_reply(reply, editable_files(idea_dir, created), new_files=new_file_policy(idea_dir, created))
+    created.extend(n for n in report.created if n not in created)
+    return report
 
 
 @dataclass
@@ -80,6 +122,8 @@ def parse_action(reply: str) -> str:
     found = ACTION.findall(reply)
     if found:
         return found[-1].lower()
+    if STOP_WORDS.search(reply):
+        return "stop"
     return "run" if re.search(r"^\s*<{5,9} ?SEARCH", reply, re.MULTILINE) else "invalid"
 
 
@@ -148,7 +192,9 @@ class ExperimentLoop:
     def __init__(self, idea: Idea, idea_dir: IdeaDir, client: Any, system_prompt: str,
                  baseline: ExperimentRun, settings: ExperimentSettings) -> None:
         self.idea, self.dir, self.client, self.settings = idea, idea_dir, client, settings
-        self.files = {"experiment.py": idea_dir.code / "experiment.py", "notes.txt": idea_dir.notes}
+        self.created: list[str] = []  # new files the model made in code/ (editable from then on)
+        self.files = editable_files(idea_dir)
+        self._finish: str | None = None
         command = " ".join(["python", *experiment_command(settings.extra_args)])
         self.baseline_text = summarize_final_info(baseline.final_info)
         task = TASK.format(title=idea.title, experiment=idea.experiment, max_runs=settings.max_runs,
@@ -163,9 +209,13 @@ class ExperimentLoop:
 
     # ---- conversation ----------------------------------------------------------------------
     def _files_text(self) -> str:
-        code = safe_io.read_text_or(self.files["experiment.py"])
-        notes = self.dir.notes.read_text() if self.dir.notes.exists() else ""
-        return FILES.format(code=clip(code, budget_chars(self.client, 0.35)),
+        code = shown(self.files["experiment.py"])
+        plot = shown(self.dir.code / "plot.py")
+        notes = shown(self.dir.notes)
+        created = "".join(f"<{n}>\n{clip(shown(self.dir.code / n), budget_chars(self.client, 0.05))}\n</{n}>\n"
+                          for n in self.created)
+        return FILES.format(code=clip(code, budget_chars(self.client, 0.3)),
+                            plot=clip(plot, budget_chars(self.client, 0.1)), created=created,
                             notes=clip(notes, budget_chars(self.client, 0.1), keep="tail"))
 
     def _run_log(self) -> str:
@@ -179,7 +229,8 @@ class ExperimentLoop:
         user = f"{feedback}\n\n{self._run_log()}\n\n{self._files_text()}"
         messages = [{"role": "system", "content": self.system}, *self.history[-2 * HISTORY_TURNS:]]
         messages.append({"role": "user", "content": user})
-        reply = self.client.complete(messages, max_tokens=self.settings.max_tokens, purpose="experiments").text
+        resp = self.client.complete(messages, max_tokens=self.settings.max_tokens, purpose="experiments")
+        reply, self._finish = resp.text, getattr(resp, "finish_reason", None)
         self.history += [{"role": "user", "content": feedback}, {"role": "assistant", "content": reply}]
         return reply
 
@@ -216,10 +267,10 @@ class ExperimentLoop:
     def _end(self, action: str, reply: str) -> ExperimentsRecord:
         """STOP or ABANDON: keep the notes the reply adds (code edits would no longer run)."""
         final = _attempt(len(self._current.attempts) + 1, action, [], None, None, None)
-        try:
-            final.edits_applied = apply_edits(reply, {"notes.txt": self.files["notes.txt"]})
-        except EditError as err:
-            final.edit_error = str(err)
+        report = apply_reply(reply, {"notes.txt": self.files["notes.txt"]})
+        final.edits_applied, final.edit_blocks = report.changed, [b.model_dump() for b in report.blocks]
+        if not report.ok:
+            final.edit_error = report.feedback()
         self._current.attempts.append(final)
         if len(self._current.attempts) > 1:
             self.record.runs.append(self._current)
@@ -231,21 +282,38 @@ class ExperimentLoop:
     def _attempt_run(self, index: int, action: str, reply: str) -> tuple[ExperimentAttempt, dict | None]:
         """Apply the reply's edits and run; the attempt's `error` is what goes back to the model."""
         n = len(self._current.attempts) + 1
+        if action == "invalid" and self._finish == "length":
+            attempt = _attempt(n, action, [], None, None, "Your reply was cut off at the output limit before any "
+                               "edit block or ACTION line. Continue: send the edits, fewer blocks per reply, and end "
+                               "with an ACTION line.")
+            attempt.cut_off = True
+            return attempt, None
         if action == "invalid":
             return _attempt(n, action, [], None, None, "Your reply had no edit blocks and no ACTION line. End "
                             "every reply with ACTION: RUN, ACTION: STOP or ACTION: ABANDON."), None
-        try:
-            changed = apply_edits(reply, self.files)
-        except EditError as err:
-            attempt = _attempt(n, action, [], None, None, f"Your edits were not applied, and nothing was run: {err}")
-            attempt.edit_error = str(err)
+        report = apply_experiment_edits(reply, self.dir, self.created)
+        self.files = editable_files(self.dir, self.created)
+        changed, blocks = report.changed, [b.model_dump() for b in report.blocks]
+        if report.truncated or self._finish == "length":
+            # the model ran out of output tokens: ask for the rest; not the model's error to fix
+            why = report.feedback() or "Your reply was cut off at the output limit."
+            attempt = _attempt(n, action, changed, None, None, f"{why}\nNothing was run. Continue: send the "
+                               "remaining edits (fewer blocks per reply) and end with an ACTION line.")
+            attempt.edit_blocks, attempt.cut_off = blocks, True
+            return attempt, None
+        if report.refused:
+            attempt = _attempt(n, action, changed, None, None, "Some edits were not applied, and nothing was run.\n"
+                               + report.feedback())
+            attempt.edit_error, attempt.edit_blocks = report.feedback(), blocks
             return attempt, None
         res, info = self._execute(index)
         error = None
         if info is None:
             error = (f"The run exited normally but wrote no valid run_{index}/final_info.json." if res.ok
                      else failure_text(res, getattr(self.settings.limits, "wall_time_s", None)))
-        return _attempt(n, action, changed, res, info, error), info
+        attempt = _attempt(n, action, changed, res, info, error)
+        attempt.edit_blocks = blocks
+        return attempt, info
 
     def _success_feedback(self, index: int, attempt: ExperimentAttempt, info: dict) -> str:
         s = self.settings
@@ -286,7 +354,7 @@ class ExperimentLoop:
     def run(self) -> ExperimentsRecord:
         s = self.settings
         index, feedback = getattr(self, "_start", (1, "Plan your experiments, then implement the first one (run_1)."))
-        fixes = 0
+        fixes = continuations = 0
         self._current = ExperimentRun(index=index)
         while index <= s.max_runs:
             try:
@@ -307,8 +375,12 @@ class ExperimentLoop:
                 self.record.runs.append(self._current)
                 self._checkpoint()
                 feedback = self._success_feedback(index, attempt, info)
-                index, fixes = index + 1, 0
+                index, fixes, continuations = index + 1, 0, 0
                 self._current = ExperimentRun(index=index)
+                continue
+            if attempt.cut_off and continuations < MAX_CONTINUATIONS:
+                continuations += 1  # bounded, and not charged to the fixes: the record says cut_off
+                feedback = attempt.error or ""
                 continue
             fixes += 1
             if fixes > s.max_fixes:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.edits import EDIT_FORMAT_HELP, MAX_FILE_BYTES, EditReport, NewFilePolicy, apply_reply
 from scientist.execution import failure_text, harness_files, run_command, run_dirs
 from scientist.prompting import budget_chars, clip, summarize_final_info
 from scientist.records import ExperimentsRecord, FigureNotes, Idea, PlotAttempt, PlotResult
@@ -38,6 +38,24 @@ that matters for the paper, with clear labels. You may edit plot.py and notes.tx
 DESCRIBE = """plot.py produced these figures: {figures}.
 For each figure, describe in detail what it shows (axes, runs compared, the main observation),
 for someone who will write the paper from the notes without seeing the figures."""
+
+
+def editable_files(idea_dir: IdeaDir, created: list[str] | tuple[str, ...] = ()) -> dict[str, Path]:
+    """What a reply may edit while plotting: plot.py, the notes, and files the model created."""
+    files = {"plot.py": idea_dir.code / "plot.py", "notes.txt": idea_dir.notes}
+    files.update({name: idea_dir.code / name for name in created})
+    return files
+
+
+def new_file_policy(idea_dir: IdeaDir, created: list[str]) -> NewFilePolicy:
+    """New files a reply may create: inside code/, bounded in number and size (see NewFilePolicy)."""
+    return NewFilePolicy(root=idea_dir.code, created_before=frozenset(created))
+
+
+def apply_plot_edits(reply: str, idea_dir: IdeaDir, created: list[str]) -> EditReport:
+    report = apply_reply(reply, editable_files(idea_dir, created), new_files=new_file_policy(idea_dir, created))
+    created.extend(n for n in report.created if n not in created)
+    return report
 
 
 @dataclass
@@ -79,23 +97,34 @@ def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
     result = PlotResult()
     messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
     feedback = ""
-    for n in range(1, settings.max_fixes + 2):
+    created: list[str] = []
+    n = continuations = 0
+    while n - continuations < settings.max_fixes + 1:
+        n += 1
         prompt = PROMPT.format(
             title=idea.title, runs=_runs_text(experiments), command=command,
             limit=f"{limit:.0f} seconds" if limit else "the harness's limit", edit_help=EDIT_FORMAT_HELP,
-            plot=clip(safe_io.read_text_or(files["plot.py"]), budget_chars(client, 0.3)),
+            plot=clip(safe_io.read_text_or(files["plot.py"], max_bytes=MAX_FILE_BYTES), budget_chars(client, 0.3)),
             notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15),
                        keep="tail"))
         turn = messages + [{"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}]
-        reply = client.complete(turn, max_tokens=settings.max_tokens, purpose="plots").text
+        resp = client.complete(turn, max_tokens=settings.max_tokens, purpose="plots")
+        reply = resp.text
         messages = turn[:1] + [turn[-1], {"role": "assistant", "content": reply}][-2:]
         attempt = PlotAttempt(attempt=n)
-        try:
-            attempt.edits_applied = apply_edits(reply, files)
-        except EditError as err:
-            attempt.edit_error = str(err)
+        report = apply_plot_edits(reply, idea_dir, created)
+        attempt.edits_applied, attempt.edit_blocks = report.changed, [b.model_dump() for b in report.blocks]
+        if (report.truncated or getattr(resp, "finish_reason", None) == "length") and continuations < 3:
+            continuations += 1  # cut off at the output limit: asked to go on, not charged to the fixes
+            attempt.cut_off = True
             result.attempts.append(attempt)
-            feedback = f"Your edits were not applied, and nothing was run: {err}\nFix the edit blocks."
+            feedback = (report.feedback() or "Your reply was cut off at the output limit.") + \
+                "\nNothing was run. Send the remaining edits, fewer blocks per reply."
+            continue
+        if report.refused:
+            attempt.edit_error = report.feedback()
+            result.attempts.append(attempt)
+            feedback = f"Some edits were not applied, and nothing was run.\n{attempt.edit_error}\nFix the edit blocks."
             continue
         started = time.time() - 1.0  # mtime granularity
         res = run_command(["plot.py", *settings.args], code, settings.limits,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scientist.edits import EDIT_FORMAT_HELP, EditError, apply_edits
+from scientist.edits import EDIT_FORMAT_HELP, EditReport, apply_reply, parse_reply
 from scientist.latex.compile import compile_latex, error_context, missing_graphics
 from scientist.latex.source import bib_entries, drop_unknown_citations, embedded_bibliographies
 from scientist.stages.literature import (
@@ -78,7 +78,26 @@ The paper so far:
 
 Write the "{section}" section. Advice: {tip}
 {guide}Reply with only the LaTeX body of this section in one ```latex block: no \\section command, no
-preamble, no \\begin{{document}}. Escape special characters (_ & % # $) in text."""
+preamble, no \\begin{{document}}. Escape special characters (_ & % # $) in text.
+Alternatively, reply with SEARCH/REPLACE blocks on latex/template.tex (the whole file is above).
+
+{edit_help}"""
+
+REFINE = """The complete draft of the paper, latex/template.tex:
+<template.tex>
+{tex}
+</template.tex>
+
+The notes from the experiments (the only source of results; do not invent any number):
+<notes.txt>
+{notes}
+</notes.txt>
+
+Criticize and refine the "{section}" section only, as a careful author would on a second pass:
+cut repetition, make every claim match the notes, keep figures and tables in Results, fix LaTeX
+errors. Reply with SEARCH/REPLACE blocks on latex/template.tex, or with NO CHANGES.
+
+{edit_help}"""
 
 CITE_QUERY = """We are writing the paper "{title}" about: {experiment}
 References so far: {cites}
@@ -104,12 +123,24 @@ minimal change; do not remove packages or sections.
 {edit_help}"""
 
 
+def editable_files(paper: Path) -> dict[str, Path]:
+    """What a write-up reply may edit: the paper's LaTeX and its bibliography (by either name:
+    AI-Scientist prompts call them latex/template.tex, latex/references.bib)."""
+    tex, bib = paper / f"{MAIN}.tex", paper / "references.bib"
+    return {f"{MAIN}.tex": tex, f"latex/{MAIN}.tex": tex, "references.bib": bib, "latex/references.bib": bib}
+
+
+def apply_paper_edits(reply: str, paper: Path) -> EditReport:
+    return apply_reply(reply, editable_files(paper))
+
+
 @dataclass
 class WriteupSettings:
     fix_rounds: int = 3
     citation_rounds: int = 3
     max_tokens: int | None = None
     compile_timeout_s: float = 60.0
+    refine_calls: int = 10  # the refinement pass: at most one call per section, at most this many
 
 
 def prepare_paper_dir(template_path: Path, idea_dir: IdeaDir, figures: list[str]) -> Path:
@@ -202,7 +233,7 @@ def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: Experim
         if name.lower() == "title":
             body = latex_escape(idea.title)
         else:
-            so_far = "\n\n".join(f"[{k}]\n{v}" for k, v in written.items()) or "(nothing yet)"
+            so_far = tex
             prompt = SECTION.format(
                 title=idea.title, experiment=idea.experiment,
                 notes=clip(notes, budget_chars(client, 0.2), keep="tail"),
@@ -212,19 +243,50 @@ def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: Experim
                            budget_chars(client, 0.08)),
                 so_far=clip(so_far, budget_chars(client, 0.3), keep="tail"),
                 section=name, tip=TIPS.get(name.lower(), "Keep it precise and grounded in the results."),
-                guide=f"The template's note for this section: {guide}\n" if guide else "")
+                guide=f"The template's note for this section: {guide}\n" if guide else "", edit_help=EDIT_FORMAT_HELP)
             reply = client.complete([{"role": "system", "content": system}, {"role": "user", "content": prompt}],
                                     max_tokens=max_tokens, purpose="writeup").text
+            if parse_reply(reply).blocks:  # edits on the whole file instead of one section's body
+                tex_path = idea_dir.paper / f"{MAIN}.tex"
+                write_text(tex_path, tex)
+                apply_paper_edits(reply, idea_dir.paper)
+                tex = safe_io.read_text_or(tex_path, tex)
+                written[name] = section_body(tex, name) or ""
+                continue
             body = clean_section(reply, name)
         written[name] = body
         tex = fill_section(tex, name, body)
     return tex, written
 
 
+def refine_sections(idea_dir: IdeaDir, tex_path: Path, client: Any, system_prompt: str,
+                    settings: WriteupSettings) -> list[dict[str, Any]]:
+    """One refinement call per section over the full draft, bounded by `refine_calls`; each reply's
+    edit blocks go through the same applier as every other edit. Best effort: a failed call
+    leaves the draft as it was."""
+    notes = safe_io.read_text_or(idea_dir.notes)
+    done: list[dict[str, Any]] = []
+    names = [n for n in section_names(safe_io.read_text_or(tex_path)) if n.lower() != "title"]
+    for name in names[: max(0, settings.refine_calls)]:
+        prompt = REFINE.format(tex=clip(safe_io.read_text_or(tex_path), budget_chars(client, 0.5)),
+                               notes=clip(notes, budget_chars(client, 0.2), keep="tail"), section=name,
+                               edit_help=EDIT_FORMAT_HELP)
+        try:
+            reply = client.complete([{"role": "system", "content": system_prompt},
+                                     {"role": "user", "content": prompt}],
+                                    max_tokens=settings.max_tokens, purpose="writeup_refine").text
+        except Exception as err:  # the draft stands without this pass
+            done.append({"section": name, "error": f"{type(err).__name__}: {err}"[:500]})
+            continue
+        report = apply_paper_edits(reply, tex_path.parent)
+        done.append({"section": name, "changed": bool(report.changed), "truncated": report.truncated,
+                     "blocks": [b.model_dump() for b in report.blocks]})
+    return done
+
+
 def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: WriteupSettings,
                        rounds: list[CompileRound]) -> Path | None:
     tex_path = paper / f"{MAIN}.tex"
-    files = {f"{MAIN}.tex": tex_path, "references.bib": paper / "references.bib"}
     out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
     rounds.append(CompileRound(round=0, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
     for r in range(1, settings.fix_rounds + 1):
@@ -236,11 +298,10 @@ def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: W
         reply = client.complete([{"role": "system", "content": system_prompt},
                                  {"role": "user", "content": prompt}],
                                 max_tokens=settings.max_tokens, purpose="latex_fix").text
-        try:
-            apply_edits(reply, files)
-        except EditError as err:
+        report = apply_paper_edits(reply, paper)
+        if not report.changed:
             rounds.append(CompileRound(round=r, ok=False, pdf=out.pdf is not None, errors=out.errors,
-                                       edit_error=str(err)))
+                                       edit_error=report.feedback() or "no edit block in the reply"))
             continue
         out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
         rounds.append(CompileRound(round=r, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
@@ -262,6 +323,9 @@ def perform_writeup(idea: Idea, idea_dir: IdeaDir, template_path: Path, experime
         idea, paper / "references.bib", client, literature, settings.citation_rounds, settings.max_tokens)
     tex, draft.sections = write_sections(idea, idea_dir, tex, experiments, figures, client, system_prompt,
                                          settings.max_tokens)
+    write_text(tex_path, tex)
+    draft.refinements = refine_sections(idea_dir, tex_path, client, system_prompt, settings)
+    tex = safe_io.read_text_or(tex_path, tex)
     tex, draft.removed_cites = drop_unknown_citations(tex, set(bib_entries((paper / "references.bib").read_text())))
     draft.missing_figures = missing_graphics(tex, paper)
     write_text(tex_path, tex)

@@ -82,3 +82,18 @@ def test_no_match_names_the_nearest_lines():
 def test_a_changed_line_inside_the_search_is_no_match_not_a_guess():
     with pytest.raises(NoMatch):
         locate(CODE, "        loss = model(y)\n        loss.backward()\n", "x\n")
+
+
+def test_an_exact_match_must_be_whole_lines_not_the_tail_of_one():
+    with pytest.raises(NoMatch):
+        locate("max = 1\nmin = 0\n", "x = 1\n", "x = 2\n")
+    new, how, _ = apply("max = 1\nx = 1\n", "x = 1\n", "x = 2\n")
+    assert new == "max = 1\nx = 2\n" and how == "exact"
+
+
+def test_a_sentence_quoted_from_a_paragraph_is_placed_inside_its_line():
+    para = "Intro. Layer-wise rates help \\cite{a}. More text.\n"
+    new, how, _ = apply(para, "Layer-wise rates help \\cite{a}.", "Layer-wise rates help \\cite{a,b}.")
+    assert new == "Intro. Layer-wise rates help \\cite{a,b}. More text.\n" and how == "within_line"
+    with pytest.raises(NoMatch):  # the same sentence twice: not one place
+        locate(para + para, "Layer-wise rates help \\cite{a}.", "x")

@@ -67,7 +67,7 @@ def test_real_edits_runs_a_fix_and_stop(tmp_path, scripted_client):
 
 def test_harness_edit_rejected_then_abandon(tmp_path, scripted_client):
     client, script = scripted_client({"experiments": [
-        edit("labels = {", "labels = {'x': 1,", name="plot.py"),
+        edit('"means": 0.1', '"means": 0.9', name="run_0/final_info.json"),  # the baseline it is compared with
         edit("LR = 0.1", "LR = 5.0", say="Run 1: huge step."),
         "The loss diverges at every step size above 1/2: the idea cannot work.\nACTION: ABANDON",
     ]})
@@ -75,7 +75,7 @@ def test_harness_edit_rejected_then_abandon(tmp_path, scripted_client):
     rejected = record.runs[0].attempts[0]
     assert "may not be edited" in rejected.edit_error and rejected.exit_code is None  # nothing ran
     assert "may not be edited" in script.prompts("experiments")[1]
-    assert (d.code / "plot.py").read_text() == (TEMPLATE / "plot.py").read_text()
+    assert json.loads((d.run(0) / "final_info.json").read_text())["lr"]["means"] == 0.1
     assert record.stop_reason == "abandoned" and "diverges" in record.abandon_reason
     status, why = exp.judge(record)
     assert status == "abandoned" and "diverges" in why
