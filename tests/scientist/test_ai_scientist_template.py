@@ -102,7 +102,8 @@ def test_whole_pipeline_on_the_ai_scientist_layout(template, tmp_path, offline_l
     means = read_metrics(run2).means()
     assert f"{means['blobs/val_acc']:.3f}" in tex  # the harness's number, not an invented one
     bbl = (d / "paper/template.bbl").read_text()  # the template's own .bst ran, on the embedded references
-    assert "\\bibitem{cox1958regression}" in bbl and "\\bibitem{robbins1951stochastic}" in bbl
+    # natbib's author-year labels, so that \citet renders "Cox (1958)", not "(author?)"
+    assert "\\bibitem[{Cox(1958)}]{cox1958regression}" in bbl and "]{robbins1951stochastic}" in bbl
     assert (d / "paper/paper.pdf").read_bytes().startswith(b"%PDF")
 
     report = check_idea_dir(d, tex_path=outcome.tex_path, pdf_path=outcome.pdf_path,
