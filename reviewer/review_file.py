@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -81,6 +83,17 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _watch_parent(parent: int) -> None:
+    """Run in each worker: exit as soon as the reviewing process is gone (killed with SIGKILL, say),
+    instead of waiting forever on a task queue that no one will write to again."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class PaperPreparer:
     """Prepares papers (injection scan, stripping, anonymization: about 75 ms of CPU per text paper,
     seconds per PDF) off the event loop, one paper at a time as the caller asks for it.
@@ -105,13 +118,10 @@ class PaperPreparer:
             return
         import multiprocessing
 
-        # forkserver: workers fork from a clean server that imported the reviewer once, never from
-        # this process (its threads, its event loop); spawn where forkserver does not exist
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            context.set_forkserver_preload(["reviewer.review_file"])
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        # spawn: fresh interpreters, never a fork of this process (its threads, its event loop), and
+        # direct children, so each can watch that its parent is still there
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_watch_parent, initargs=(os.getpid(),))
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._pool, _ready) for _ in range(self.workers)))
 

@@ -478,10 +478,12 @@ async def areview_dataset(
     out_dir/records/<id>.json before the next is awaited, so a killed run resumes where it stopped;
     a record made with the other anonymization setting is not reused.
 
-    Start-up (the model library's import, the preparation workers) is done before the first paper
-    is sent; papers are then prepared as review slots need them, at most `concurrency` plus a few
-    ahead, in worker processes where that pays (`PaperPreparer`; `prepare_workers` overrides the
-    choice, 0: one thread). The phases are kept in out_dir/timing.json."""
+    Start-up (the preparation workers, then the model library's import off the event loop) ends
+    before the first paper is sent: the review clock starts there. Papers are prepared as review
+    slots need them, at most `concurrency` plus a few ahead, in worker processes where that pays
+    (`PaperPreparer`; `prepare_workers` overrides the choice, 0: one thread); the first ones are
+    prepared while the library imports, so they are ready when the clock starts. The phases are
+    kept in out_dir/timing.json."""
     from reviewer.atomic_file import remove_stale_temps, write_text_atomic
     from reviewer.review_file import PaperPreparer
     from reviewer.reviewer import load_record
@@ -513,12 +515,15 @@ async def areview_dataset(
     if todo:
         preparer = PaperPreparer(len(todo), workers=prepare_workers)
         try:
-            # start-up, before the clock of the review phase: both side by side, off the event loop
-            warm_up = getattr(client, "awarm_up", None)
-            await asyncio.gather(preparer.start(), *([warm_up()] if warm_up else []))
-            timing.update(prepare_workers=preparer.workers, startup_s=round(time.time() - entered, 3),
-                          review_started_at=time.time())
-            await _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors,
+            await preparer.start()
+            started = asyncio.ensure_future(_start_up(client))
+
+            def clock_starts(_future: asyncio.Future) -> None:
+                timing.update(prepare_workers=preparer.workers, startup_s=round(time.time() - entered, 3),
+                              review_started_at=time.time())
+
+            started.add_done_callback(clock_starts)
+            await _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors, started,
                               concurrency=concurrency, anonymize=anonymize, progress=progress,
                               already=len(done), total=len(dataset.ids))
         finally:
@@ -545,13 +550,25 @@ async def areview_dataset(
     return table
 
 
+async def _start_up(client) -> None:  # noqa: ANN001
+    """The model library's import and model-map look-ups, off the event loop. A failure here is
+    left to the calls, which report it per paper as they always have."""
+    warm_up = getattr(client, "awarm_up", None)
+    if warm_up is None:
+        return
+    try:
+        await warm_up()
+    except Exception as err:
+        log.warning("model start-up failed (%s: %s); the calls will say more", type(err).__name__, err)
+
+
 # Papers prepared beyond the ones in review, per preparation worker: enough that a freed review
 # slot finds its next paper ready, few enough that memory stays bounded at any concurrency.
 PREPARE_AHEAD_PER_WORKER = 2
 
 
-async def _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors, *, concurrency,
-                      anonymize, progress, already, total) -> None:
+async def _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors, started, *,
+                      concurrency, anonymize, progress, already, total) -> None:
     from reviewer.review_file import areview_prepared
     from reviewer.reviewer import save_record
 
@@ -564,11 +581,16 @@ async def _review_all(todo, papers_dir, config, client, preparer, records_dir, d
         async with held:
             try:
                 prepared = await preparer.prepare(_paper_path(papers_dir, pid), anonymize=anonymize)
-                async with reviewing:
-                    record = await areview_prepared(prepared, config, client=client, paper_id=pid)
-            except Exception as err:  # one failed paper must not lose the others
+            except Exception as err:  # one unreadable paper must not lose the others
                 errors.append(f"{pid}: {type(err).__name__}: {err}")
                 return
+            await asyncio.shield(started)  # start-up done: the review clock runs from here
+            async with reviewing:
+                try:
+                    record = await areview_prepared(prepared, config, client=client, paper_id=pid)
+                except Exception as err:  # one failed paper must not lose the others
+                    errors.append(f"{pid}: {type(err).__name__}: {err}")
+                    return
             save_record(record, records_dir / f"{pid}.json")  # atomic: a kill never leaves half a record
             done[pid] = record
 

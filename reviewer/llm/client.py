@@ -196,7 +196,16 @@ class ModelClient:
         Callers that start many calls run it before their clock starts, or `awarm_up` beside other
         start-up work: done on the event loop, the 3-6 s import would hold every paper back."""
         if calls:
-            _litellm()
+            litellm = _litellm()
+            # one offline call through litellm's mock path: its first call imports the provider's
+            # code (about 0.8 s), which would otherwise delay the first real request
+            kwargs: dict[str, Any] = {"messages": [{"role": "user", "content": "warm-up"}], "mock_response": "ok",
+                                      "max_tokens": 1}
+            self._resolve_endpoint(kwargs)
+            try:
+                litellm.completion(**kwargs)
+            except Exception:  # nothing to learn here: the real calls report their own errors
+                pass
         if not self.is_local:
             _context_tokens(self.model)
             _supports_schema(self.model)
