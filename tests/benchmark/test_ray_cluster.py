@@ -193,3 +193,28 @@ def test_bench_run_with_recorded_replies_through_the_cluster(cluster, tmp_path):
     assert len(rows) == 2 and all(r[1] == "done" and r[2] == 1 for r in rows), rows
     assert all(Path(r[3]).is_file() and Path(r[3]).is_relative_to(out) for r in rows)  # papers where the driver looks
     assert all("Ray node" in r[4] for r in rows)
+
+
+def test_without_a_shared_disk_the_idea_folder_travels_back(cluster, tmp_path, monkeypatch):
+    """As on nodes that do not mount --out: each idea runs in the worker's scratch folder (the real
+    pipeline, recorded replies) and its folder, paper included, is unpacked where the driver records it."""
+    from benchmark.perf.faults import _replay_script
+    from benchmark.results_db import ResultsDB
+    from benchmark.runner import BenchConfig, run_benchmark
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(_replay_script(1)))
+    bench = BenchConfig(model="gpt-4o", templates=[str(TINY_TEMPLATE)], out_dir=tmp_path / "res", n_ideas=1,
+                        max_runs=1, check_novelty=False, concurrency=1, executor="ray", address=cluster,
+                        gpus="none", ship_results="always",
+                        pipeline_overrides={"replay": str(replay), "idea_reflections": 0, "citation_rounds": 0,
+                                            "writeup_fix_rounds": 0})
+    summary = run_benchmark(bench)
+    assert summary.finished == 1 and summary.errors == 0 and summary.infra_errors == 0
+    with ResultsDB(bench.out_dir) as db:
+        (idea,) = db.ideas()
+    idea_dir = Path(idea["idea_dir"])
+    assert idea_dir.is_relative_to(bench.out_dir) and Path(idea["pdf_path"]).is_file()
+    assert (idea_dir / "experiments.json").is_file() and (idea_dir / "outcome.json").is_file()
+    assert not list(Path(tempfile.gettempdir()).glob("bench-idea-*"))  # the worker's scratch folder is gone
