@@ -71,10 +71,12 @@ def handmade(tmp_path: Path) -> tuple[Path, Path]:
         aider("120 prompt tokens, 40 completion tokens, $0.001 cost"),
         "\nNotes first.\n\n" + fenced("notes.txt", "Description: Baseline results.\n",
                                       "Description: Baseline results.\n## Run 1: LR 0.2\n")
-        + fenced("experiment.py", "loss = LR * step\n", "loss = LR * step * 2\n"),
+        + fenced("experiment.py", "for step in range(20):\n    loss = LR * step\n",
+                 "for step in range(20):\n    loss = LR * step * 2\n"),
         aider("The LLM did not conform to the edit format.\n# 1 SEARCH/REPLACE block failed to match!\n\n"
               "## SearchReplaceNoExactMatch: This SEARCH block failed to exactly match lines in experiment.py\n"
-              "<<<<<<< SEARCH\nloss = LR * step\n=======\nloss = LR * step * 2\n>>>>>>> REPLACE\n\n"
+              "<<<<<<< SEARCH\nfor step in range(20):\n    loss = LR * step\n=======\n"
+              "for step in range(20):\n    loss = LR * step * 2\n>>>>>>> REPLACE\n\n"
               "# The other 1 SEARCH/REPLACE block were applied successfully.\nApplied edit to notes.txt"),
         "\nALL_COMPLETED\n",
         prompt("We've provided the `latex/template.tex` file to the project. We will be filling it in section by section."),
