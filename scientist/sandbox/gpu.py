@@ -187,7 +187,8 @@ def sandbox_mounts(indexes: Sequence[int], dev_root: Path | None = None) -> GpuM
 
 
 def host_env(indexes: Sequence[int]) -> dict[str, str]:
-    """Without a sandbox (--unsafe-no-sandbox) only the variables pin a run: host indexes, PCI order."""
+    """Without a sandbox (--unsafe-no-sandbox) only the variables pin a run: host indexes, PCI order;
+    an empty CUDA_VISIBLE_DEVICES hides every GPU from a run given none."""
     return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, indexes)) if indexes else "", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
 
 

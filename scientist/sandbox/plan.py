@@ -66,7 +66,7 @@ def plan_launch(bwrap_exe: str | None, command: Sequence[str], *, workdir: Path,
               *rlimits.prlimit_argv(limits, memory_by_rlimit=not memory_cg and not limits.gpus, pids_by_rlimit=pids_rl)]
     if bwrap_exe is None:
         inner_env, env_warnings = sandbox_env(env, home=str(fs.home), tmp=str(fs.scratch))
-        inner_env.update(gpu.host_env(limits.gpus) if limits.gpus else {})
+        inner_env.update(gpu.host_env(limits.gpus))  # only the variable pins an unsandboxed run; none: no GPU
         enforcement["network"] = enforcement["filesystem"] = "not enforced (unsafe_no_sandbox)"
         enforcement["privileges"] = enforcement["proc"] = "not enforced (unsafe_no_sandbox)"
         return LaunchPlan([*prefix, *command], inner_env, enforcement, warnings + env_warnings)

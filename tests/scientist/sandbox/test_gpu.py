@@ -232,3 +232,15 @@ def test_gpu_check_on_a_simulated_two_gpu_machine(tmp_path):
         assert {c["check"] for c in report["checks"]} >= {"hostile-nodes", "pinned-one-gpu", "baseline-ratio"}
     finally:
         shutil.rmtree(sim, ignore_errors=True)
+
+
+def test_without_the_sandbox_only_the_variable_pins_a_run(dev_root, tmp_path):
+    """--unsafe-no-sandbox: no namespaces, so the host's nodes stay; CUDA_VISIBLE_DEVICES still pins
+    (host index, PCI order), and a run given no GPU gets an empty one, which hides them all from CUDA."""
+    script = "echo cvd=[${CUDA_VISIBLE_DEVICES-unset}] order=${CUDA_DEVICE_ORDER-unset}"
+    pinned = run_in_sandbox(["/bin/sh", "-c", script], tmp_path / "a", unsafe_no_sandbox=True,
+                            limits=SandboxLimits(wall_time_s=20, gpus=(2,)))
+    assert "cvd=[2] order=PCI_BUS_ID" in pinned.stdout_tail
+    none = run_in_sandbox(["/bin/sh", "-c", script], tmp_path / "b", unsafe_no_sandbox=True,
+                          limits=SandboxLimits(wall_time_s=20))
+    assert "cvd=[] order=PCI_BUS_ID" in none.stdout_tail
