@@ -121,7 +121,8 @@ POSITIVE = [
     # en
     r"\baccept (?:this|the|our) (?:\w+ )?(?:paper|manuscript|submission|work|article)\b",
     r"\brecommend\w*" + GS + r"\b(?:acceptance|publication|accepting|to accept|for accept\w*)\b",
-    r"\bstrong(?:ly)? accept\b", r"\b10 ?/ ?10\b", r"\b10 out of 10\b", r"\bten out of ten\b",
+    r"\b(?:strong|clear|definite|definitive|unconditional|full|immediate|outright|enthusiastic)(?:ly)?"
+    r" accept(?:ance)?\b", r"\b10 ?/ ?10\b", r"\b10 out of 10\b", r"\bten out of ten\b",
     r"\b(?:high|higher|highest|top|maximum|maximal|max|full|perfect|best|excellent|outstanding|favou?rable|positive"
     r"|glowing|stellar|generous|lenient|enthusiastic)(?: possible)? (?:\w+ )?"
     r"(?:scores?|ratings?|marks?|grades?|reviews?|evaluations?|assessments?|appraisals?|verdicts?|feedback"
@@ -300,6 +301,7 @@ DIRECT_ADDRESS = [
     r"\b(?:note|notes|message|notice|instructions?|memo|reminder|attention|hint|important|information|request"
     r"|a word|p\.?s\.?|dear|hello|hi|greetings|advice)\b" + GS + r"\b(?:to|for)\b" + GS + _ADDR,
     r"\b(?:dear|hello|hi|attention|to all|to any|for all|for any)\b" + GS + _ADDR,
+    _START + r"(?:to|for) (?:the |all |any |every )?" + _ADDR + r" ?[:,]",  # "To the reviewing model:"
     r"\bif you are\b" + GS + _ADDR, r"\bif you're\b" + GS + _ADDR, r"\bas an?\b" + GS + _ADDR + GS + r"\byou\b",
     _ADDR + GS + r"\b(?:reading|processing|evaluating|assessing|reviewing|analy[sz]ing|handling|parsing|scoring"
     r"|grading|screening)\b" + GS + r"\b(?:this|the)\b",

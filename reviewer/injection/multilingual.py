@@ -184,6 +184,11 @@ def _decide(unit: str) -> tuple[str, tuple[int, int]] | None:
     return None
 
 
+def _silent(part: str) -> bool:
+    """No word of an instruction to the system in `part`."""
+    return not any(rx.search(part) for rx in (DIRECT, REQUEST, ADDRESSEE, OVERRIDE, POSITIVE))
+
+
 # Cheap screen: a unit can only be flagged if one of these occurs in it.
 _TRIGGERS = (POSITIVE, DIRECT, OVERRIDE)
 
@@ -214,6 +219,24 @@ class Screen:
         # "models that ignore previous instructions" describes; "Ignore previous instructions" asks
         return not override or REQUEST.search(unit) is not None or DIRECT.search(unit) is not None
 
+    def _tighten(self, s: int, e: int) -> tuple[int, int]:
+        """Drop leading and trailing paragraphs that carry none of the signals: a sentence runs on
+        over paragraph breaks (an instruction split over blocks or columns is read whole), but a
+        neighbouring paragraph that lacks a full stop must not be swept into the finding."""
+        text = self.text
+        breaks = [i for i in range(s, e) if text[i] == "\n"]
+        for b in breaks:
+            if _silent(text[s:b]) and _decide(text[b + 1:e]):
+                s = b + 1
+            else:
+                break
+        for b in reversed(breaks):
+            if s < b and _silent(text[b + 1:e]) and _decide(text[s:b]):
+                e = b
+            elif s < b:
+                break
+        return s, e
+
     def requests(self) -> list[Request]:
         text, units = self.text, self.units
         candidates: set[int] = set()
@@ -230,7 +253,8 @@ class Screen:
             verdict = _decide(text[s:e])
             if verdict is None:
                 continue
-            rule, (a, b) = verdict
+            s, e = self._tighten(s, e)
+            rule, (a, b) = _decide(text[s:e]) or verdict
             lead = len(text[s:e]) - len(text[s:e].lstrip())
             if found and s < found[-1].end:  # overlapping windows: one finding
                 prev = found[-1]

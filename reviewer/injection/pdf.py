@@ -222,11 +222,37 @@ def _shown_elsewhere(text: str, rect: pymupdf.Rect, visible: list[tuple[str, pym
     return False
 
 
+def _lines_of_trace(trace: list[dict]) -> list[dict]:
+    """Trace spans cut where the glyphs jump to another line: a span is a run of one font and
+    colour, and may hold a visible line and a line moved off the page (`\\put` in a picture)."""
+    out = []
+    for span in trace:
+        chars = span.get("chars") or ()
+        size = float(span.get("size") or 1.0)
+        runs: list[list] = [[]]
+        for ch in chars:
+            if runs[-1]:
+                (px, py), (ox, oy) = runs[-1][-1][2], ch[2]
+                if abs(oy - py) > 0.5 * size or ox < px - 0.5 * size:
+                    runs.append([])
+            runs[-1].append(ch)
+        if len(runs) == 1:
+            out.append(span)
+            continue
+        for run in runs:
+            x0 = min(c[3][0] for c in run)
+            y0 = min(c[3][1] for c in run)
+            x1 = max(c[3][2] for c in run)
+            y1 = max(c[3][3] for c in run)
+            out.append({**span, "chars": tuple(run), "bbox": (x0, y0, x1, y1)})
+    return out
+
+
 def _page_hidden_findings(page: pymupdf.Page) -> list[Finding]:
     render = _PageRender(page)
     bboxlog = page.get_bboxlog()
     spans = []
-    for span in page.get_texttrace():
+    for span in _lines_of_trace(page.get_texttrace()):
         text = _text_of(span)
         if text.strip():
             spans.append((span, text, _hidden_reason(span, page.rect, bboxlog, render)))
@@ -246,20 +272,46 @@ def _page_hidden_findings(page: pymupdf.Page) -> list[Finding]:
 
 
 def _directive_findings(page: pymupdf.Page, hidden: list[Finding]) -> list[Finding]:
-    """Directives in the visible text, block by block: a block is a paragraph, caption or
-    margin note, so a directive's sentence never runs into its neighbours."""
-    found = []
+    """Directives in the page's visible text. The blocks (paragraphs, captions, margin notes) are
+    scanned joined in their drawing order, so an instruction split over lines that the PDF keeps
+    apart (separate text objects, the foot of one column and the head of the next) is read whole;
+    a blank line between blocks keeps the English sentence rules from running across them."""
+    pieces: list[str] = []
+    spans: list[tuple[int, int, pymupdf.Rect]] = []
+    pos = 0
     for x0, y0, x1, y1, text, _no, block_type in page.get_text("blocks"):
         if block_type != 0 or not text.strip():
             continue
         visible = sanitize_text(text, hidden, replacement=" ") if hidden else text
-        for f in scan_text(visible):
-            rects = page.search_for(" ".join(f.text.split()[:4])[:60], clip=pymupdf.Rect(x0, y0, x1, y1))
-            r = pymupdf.Rect(rects[0]) if rects else pymupdf.Rect(x0, y0, x1, y1)
-            for extra in rects[1:]:
-                r |= extra
-            found.append(Finding(kind="reviewer_directive", page=page.number + 1, bbox=(r.x0, r.y0, r.x1, r.y1),
-                                 text=f.text.strip(), detail=f.detail))
+        spans.append((pos, pos + len(visible), pymupdf.Rect(x0, y0, x1, y1)))
+        pieces.append(visible + "\n\n")
+        pos += len(visible) + 2
+    found = []
+    for f in scan_text("".join(pieces)):
+        s, e = f.char_span or (0, pos)
+        rects = [r for a, b, r in spans if a < e and b > s]
+        r = pymupdf.Rect(rects[0]) if rects else pymupdf.Rect(page.rect)
+        for extra in rects[1:]:
+            r |= extra
+        found.append(Finding(kind="reviewer_directive", page=page.number + 1, bbox=(r.x0, r.y0, r.x1, r.y1),
+                             text=f.text.strip(), detail=f.detail))
+    return found
+
+
+def _annotation_findings(page: pymupdf.Page) -> list[Finding]:
+    """Directives in annotations (sticky notes, free text, popups): not part of the page's text,
+    but read by tools that pass a PDF's annotations to a model."""
+    found = []
+    for annot in page.annots() or []:
+        info = annot.info or {}
+        content = "\n".join(t for t in (info.get("title", ""), info.get("subject", ""), info.get("content", ""))
+                            if t and t.strip())
+        directives = find_directives(content) if content else []
+        if directives:
+            r = annot.rect
+            found.append(Finding(kind="annotation", page=page.number + 1, bbox=(r.x0, r.y0, r.x1, r.y1), text=content,
+                                 detail=f"{annot.type[1]} annotation; contains a reviewer directive ("
+                                        + ", ".join(sorted({d.rule for d in directives})) + ")"))
     return found
 
 
@@ -270,4 +322,5 @@ def scan_pdf_document(path: Path) -> list[Finding]:
             hidden = _page_hidden_findings(page)
             findings.extend(hidden)
             findings.extend(_directive_findings(page, hidden))
+            findings.extend(_annotation_findings(page))
     return findings

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 
 from reviewer.injection.patterns import find_directives
 
-FindingKind = Literal["invisible_text", "tiny_font", "off_page", "hidden_behind_image", "reviewer_directive"]
+FindingKind = Literal["invisible_text", "tiny_font", "off_page", "hidden_behind_image", "reviewer_directive",
+                      "annotation"]
 
 REMOVED_HIDDEN = "[removed: suspected hidden instruction to the reviewer]"
 REMOVED_DIRECTIVE = "[removed: suspected instruction to the reviewer]"
