@@ -122,6 +122,17 @@ def _where() -> str:
     return host
 
 
+def _cuda_here(gpus: tuple[int, ...], unsafe: bool) -> str:
+    """Whether CUDA works in a sandbox given `gpus` on the machine the task runs on (Ray nodes cannot be
+    probed from the driver's preflight): one short sandboxed probe, a few seconds."""
+    try:
+        from scientist.sandbox.gpu import probe_cuda
+
+        return probe_cuda(gpus, unsafe_no_sandbox=unsafe).line()
+    except Exception as err:  # noqa: BLE001 - the idea's own runs will say what is wrong
+        return f"GPU(s) {', '.join(map(str, gpus))}: CUDA does NOT work inside the sandbox ({type(err).__name__}: {err})"
+
+
 def shares_driver_disk(task: IdeaTask) -> bool:
     try:
         return (Path(task.driver_out) / MARKER).read_text() == task.driver_token
@@ -147,8 +158,9 @@ def run_task(task: IdeaTask) -> dict[str, Any]:
         if cache is not None and Path(cache).is_relative_to(driver_run):
             cfg.cache_dir = cfg.out_dir / Path(cache).relative_to(driver_run)
     try:
+        cuda = _cuda_here(gpus, bool(getattr(cfg, "unsafe_no_sandbox", False))) if gpus else None
         result = execute_idea(cfg, task.idea, task.template_tex, task.validity, task.run_idea_fn, task.idea_model)
-        result["gpus"] = list(gpus)
+        result["gpus"], result["cuda"] = list(gpus), cuda
         result["host"] = _where()
         if scratch is not None and result.get("outcome"):
             outcome = result["outcome"]

@@ -322,6 +322,9 @@ class BenchmarkRunner:
                     self.on_event(f"{name}: task crashed: {result['error'].splitlines()[0]}")
                     return
                 outcome = result["outcome"]
+                if result.get("cuda"):
+                    loud = "WARNING: " if "does NOT work" in result["cuda"] else ""
+                    self.on_event(f"{loud}{name}{task_summary(result)}: {result['cuda']}")
                 if result.get("files") is not None:
                     try:
                         unpack_folder(result["files"], Path(outcome["idea_dir"]))

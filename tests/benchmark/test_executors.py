@@ -108,6 +108,7 @@ def stand_in_gpus(monkeypatch):
     if os.geteuid() != 0:
         pytest.skip("mknod needs root")
     root = Path(tempfile.mkdtemp(prefix="fake-dev-", dir="/tmp"))
+    root.chmod(0o755)  # the sandbox's own user reaches the nodes there
     for minor in (0, 1):
         os.mknod(root / f"nvidia{minor}", stat.S_IFCHR | 0o666, os.makedev(195, minor))
     monkeypatch.setattr(gpu, "DEVICE_ROOT", root)
@@ -140,9 +141,13 @@ def test_each_idea_is_pinned_to_one_gpu_and_no_gpu_is_shared(tmp_path, stand_in_
         return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(Path(cfg.out_dir) / idea.name)}
 
     ideas = [FakeIdea(name=f"i{k}", title=f"I{k}") for k in range(5)]
-    summary = run_benchmark(_bench(tmp_path, n_ideas=5, concurrency=4, gpus=(0, 1)),
+    events: list[str] = []
+    summary = run_benchmark(_bench(tmp_path, n_ideas=5, concurrency=4, gpus=(0, 1)), on_event=events.append,
                             generate_ideas_fn=lambda cfg: ideas, run_idea_fn=run_idea, idea_model=FakeIdea)
     assert summary.finished == 5 and summary.errors == 0
+    # each task probes CUDA where it runs: stand-in nodes have no driver behind them, and it says so loudly
+    probes = [e for e in events if "CUDA does NOT work inside the sandbox" in e]
+    assert len(probes) == 5 and all(e.startswith("WARNING: i") for e in probes)
     assert all(len(g) == 1 and g[0] in (0, 1) for _, g in seen) and {g for _, g in seen} == {(0,), (1,)}
     assert peak[0] == 2 and per_gpu_peak == {0: 1, 1: 1}  # four slots, but two GPUs: two ideas at once
     with ResultsDB(tmp_path / "res") as db:
