@@ -244,3 +244,13 @@ def test_without_the_sandbox_only_the_variable_pins_a_run(dev_root, tmp_path):
     none = run_in_sandbox(["/bin/sh", "-c", script], tmp_path / "b", unsafe_no_sandbox=True,
                           limits=SandboxLimits(wall_time_s=20))
     assert "cvd=[] order=PCI_BUS_ID" in none.stdout_tail
+
+
+def test_scientist_run_refuses_a_gpu_this_machine_lacks(tmp_path):
+    from click.testing import CliRunner
+
+    from benchmark.cli import main
+
+    res = CliRunner().invoke(main, ["scientist", "run", "--model", "m", "--template", "grokking",
+                                    "--out", str(tmp_path / "o"), "--gpus", "6"])
+    assert res.exit_code == 2 and "no GPU 6" in res.output and not (tmp_path / "o").exists()
