@@ -27,11 +27,13 @@ from scientist.prompting import budget_chars, clip, summarize_final_info
 from scientist.records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea, RunResults
 from scientist.rundir import IdeaDir, read_model, write_json, write_text
 from scientist.sandbox import safe_io
+from scientist.stage import keep_record
 
 ACTION = re.compile(r"^[\s*#>`]*ACTION\s*:\s*\**\s*(RUN|STOP|ABANDON)\b", re.IGNORECASE | re.MULTILINE)
 # an edit block with its file-name line and fences, so that none of them is left in the run notes
 BLOCK = re.compile(r"^(?:[`*#]*[\w./\\-]+\.\w+[`*:]*[ \t]*\n)?(?:[ \t]*(?:```|~~~)[^\n]*\n)?[ \t]*<{5,9} ?SEARCH"
                    r".*?>{5,9} ?REPLACE[^\n]*(?:\n[ \t]*(?:```|~~~)[ \t]*$)?", re.DOTALL | re.MULTILINE)
+CODE_MAX_BYTES = safe_io.DEFAULT_MAX_BYTES  # experiment.py as a run may leave it, to be kept and read back
 HISTORY_TURNS = 3  # earlier exchanges kept verbatim; the run log summarizes the rest
 CODE_FILES = ("experiment.py", "plot.py")  # what the model edits in code/ (plot.py too: real runs do)
 MAX_CONTINUATIONS = 3  # cut-off replies asked to go on, per run: not charged to the fixes
@@ -241,25 +243,66 @@ class ExperimentLoop:
         code = self.dir.code
         # earlier runs' results are read-only too: a run cannot rewrite the baseline it is compared with
         earlier = run_dirs(code, exclude=run_dir.name)
-        ran = safe_io.read_text_or(self.files["experiment.py"])
+        ran = self._ran = safe_io.read_text_or(self.files["experiment.py"])
+        self._problem: str | None = None
         res = run_command(experiment_command(self.settings.extra_args, index), code, self.settings.limits,
                           readonly=harness_files(code, ("experiment.py",)) + sorted(earlier),
                           unsafe_no_sandbox=self.settings.unsafe_no_sandbox,
                           log_path=self.dir.root / "logs" / f"run_{index}_attempt_{len(self._current.attempts) + 1}.json",
                           )
-        info = read_final_info(run_dir) if res.ok else None
-        if info is not None:
-            record_results(self.dir, index, info, res.stdout_tail, ran)
+        self._pending = (len(self._current.attempts) + 1, res)  # a run happened: its record outlives any error
+        try:
+            self._problem = self._check_code_left(res, ran)
+            info = read_final_info(run_dir) if res.ok and self._problem is None else None
+            if info is not None:
+                record_results(self.dir, index, info, res.stdout_tail, ran)
+        except OSError as err:  # a file the run left that the harness refuses: the run failed, the stage goes on
+            info, self._problem = None, f"The harness could not keep this run's results: {err}"
         if info is None:
             safe_io.remove_path(run_dir)  # a failed run leaves nothing the next attempt or plot.py could mistake
         return res, info
 
+    def _check_code_left(self, res: CommandResult, ran: str) -> str | None:
+        """The run may change experiment.py; one the harness would refuse to read back (over its cap,
+        sparse sizes counted as they appear, or no longer a regular file) fails the run, and the code
+        that ran is put back so that the next edit works on it."""
+        path = self.files["experiment.py"]
+        st = safe_io.lstat(path, root=self.dir.code)
+        kind = safe_io.kind_of(st) if st is not None else "missing"
+        if kind == "file" and st is not None and st.st_size <= CODE_MAX_BYTES:
+            return None
+        what = (f"{st.st_size / 2**20:.1f} MB, over the harness's {CODE_MAX_BYTES >> 20} MB cap"
+                if kind == "file" and st is not None else f"no longer a regular file ({kind})")
+        safe_io.remove_path(path, root=self.dir.code)
+        safe_io.write_text(path, ran, root=self.dir.code)
+        res.incidents.append({"kind": "file_cap", "detail": f"the run left experiment.py {what}: refused, restored",
+                              "source": "harness", "fatal": True, "count": 1})
+        return (f"The run left experiment.py {what}. The run is not kept, and experiment.py was restored to "
+                "the code that ran; do not let the experiment rewrite its own code.")
+
+    def partial_record(self) -> ExperimentsRecord:
+        """The record when the harness failed mid-stage: the runs so far, the current run's attempts, and
+        the run that had just finished, with its incidents (see scientist.stage.keep_record)."""
+        current, pending = getattr(self, "_current", None), getattr(self, "_pending", None)
+        if current is None:
+            return self.record
+        if pending is not None and pending[0] > len(current.attempts):
+            attempt = _attempt(pending[0], "run", [], pending[1], None, "the harness failed after this run "
+                               "(see the stage's error); the run is not kept")
+            attempt.incidents = [*attempt.incidents, {"kind": "harness_error", "detail": "the harness failed "
+                                 "after the run", "source": "harness", "fatal": True, "count": 1}]
+            current.attempts.append(attempt)
+        if current.attempts and all(r is not current for r in self.record.runs):
+            self.record.runs.append(current)
+        return self.record
+
     def _record_success(self, run: ExperimentRun, reply: str, info: dict) -> None:
         described = re.sub(r"^\s*run[ _]?\d+\s*[:.-]\s*", "", prose(reply), flags=re.IGNORECASE)
-        run.ok, run.final_info, run.description = True, info, described or run.description
         snapshot = self.dir.run(run.index) / "experiment.py"
-        # run_N was written by the run: a new file renamed over the name, never a write through a planted link
-        safe_io.copy_file(self.files["experiment.py"], snapshot, dst_root=self.dir.code)
+        # the code that ran, not what the run left; run_N was written by the run: a new file renamed over
+        # the name, never a write through a planted link
+        safe_io.write_text(snapshot, self._ran, root=self.dir.code)
+        run.ok, run.final_info, run.description = True, info, described or run.description
         run.code_snapshot = str(snapshot.relative_to(self.dir.root))
         with self.dir.notes.open("a") as f:
             f.write(f"\n## Run {run.index}: {run.description}\nResults: {summarize_final_info(info)}\n")
@@ -311,6 +354,8 @@ class ExperimentLoop:
         if info is None:
             error = (f"The run exited normally but wrote no valid run_{index}/final_info.json." if res.ok
                      else failure_text(res, getattr(self.settings.limits, "wall_time_s", None)))
+            if self._problem:  # the harness refused what the run left: that is the reason
+                error = self._problem if res.ok else f"{self._problem}\n{error}"
         attempt = _attempt(n, action, changed, res, info, error)
         attempt.edit_blocks = blocks
         return attempt, info
@@ -410,7 +455,8 @@ def perform_experiments(idea: Idea, idea_dir: IdeaDir, template_path: Path, base
     loop = ExperimentLoop(idea, idea_dir, client, system_prompt, baseline, settings)
     previous = read_model(idea_dir.experiments, ExperimentsRecord) if idea_dir.experiments.exists() else None
     if previous is not None and previous.stage is None and idea_dir.code.is_dir() and loop.resume_from(previous):
-        return loop.run()  # an interrupted stage: continue after its last completed run
+        with keep_record(loop.partial_record):  # a harness error keeps the runs and attempts so far
+            return loop.run()  # an interrupted stage: continue after its last completed run
     copy_template_code(template_path, idea_dir.code)
     safe_io.copy_tree(baseline_dir / "run_0", idea_dir.run(0))  # regular files and directories only
     shutil.rmtree(idea_dir.root / "results", ignore_errors=True)  # fresh experiments, fresh evidence
@@ -422,7 +468,8 @@ def perform_experiments(idea: Idea, idea_dir: IdeaDir, template_path: Path, base
     logs = idea_dir.root / "logs"
     if logs.exists():
         shutil.rmtree(logs)
-    return loop.run()
+    with keep_record(loop.partial_record):  # a harness error keeps the runs and attempts so far
+        return loop.run()
 
 
 def judge(record: ExperimentsRecord) -> tuple[str, str | None]:

@@ -13,8 +13,10 @@ from scientist.prompting import budget_chars, clip, summarize_final_info
 from scientist.records import ExperimentsRecord, FigureNotes, Idea, PlotAttempt, PlotResult
 from scientist.rundir import IdeaDir
 from scientist.sandbox import safe_io
+from scientist.stage import keep_record
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".jpg", ".jpeg")
+FIGURE_MAX_BYTES = 64 * 1024 * 1024  # a figure bigger than this is not one: the write-up would refuse to copy it
 
 PROMPT = """The experiments for "{title}" are done. Modify plot.py to generate the most relevant
 figures for the write-up.
@@ -68,13 +70,14 @@ class PlotSettings:
 
 
 def list_figures(code_dir: Path, since: float = 0.0) -> list[str]:
-    """Non-empty figure files at the top of `code_dir` written at or after `since`."""
+    """Non-empty figure files at the top of `code_dir` written at or after `since`: regular files of at
+    most FIGURE_MAX_BYTES (apparent size) whose names are UTF-8 (LaTeX and the record need them)."""
     found = []
     for name, kind in safe_io.safe_entries(code_dir):  # by lstat: a planted link is not a figure
-        if kind != "file" or Path(name).suffix.lower() not in FIGURE_SUFFIXES:
+        if kind != "file" or Path(name).suffix.lower() not in FIGURE_SUFFIXES or safe_io.printable(name) != name:
             continue
         st = safe_io.lstat(code_dir / name)
-        if st is not None and st.st_size > 0 and st.st_mtime >= since:
+        if st is not None and 0 < st.st_size <= FIGURE_MAX_BYTES and st.st_mtime >= since:
             found.append(name)
     return found
 
@@ -90,11 +93,19 @@ def _runs_text(experiments: ExperimentsRecord) -> str:
 
 def make_plots(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, client: Any,
                system_prompt: str, settings: PlotSettings) -> PlotResult:
+    """plot.py edited and run until it writes figures; a failure mid-way (a model call, the harness)
+    keeps the attempts made so far in the stage's record."""
+    result = PlotResult()
+    with keep_record(lambda: result):
+        return _plot_loop(idea, idea_dir, experiments, client, system_prompt, settings, result)
+
+
+def _plot_loop(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, client: Any,
+               system_prompt: str, settings: PlotSettings, result: PlotResult) -> PlotResult:
     code = idea_dir.code
     files = {"plot.py": code / "plot.py", "notes.txt": idea_dir.notes}
     command = " ".join(["python", "plot.py", *settings.args])
     limit = getattr(settings.limits, "wall_time_s", None)
-    result = PlotResult()
     messages: list[dict[str, str]] = [{"role": "system", "content": system_prompt}]
     feedback = ""
     created: list[str] = []
