@@ -8,7 +8,7 @@ result) is replaced, one at a time and in place (its sentence, table row and col
   run's), at the same precision;
 - another metric of the same run (same dataset where the log has datasets), at the same precision;
 - an invented value: the true value times a factor drawn uniformly from [0.7, 1.3], at the same
-  precision.
+  precision (derived results, such as "a 61% reduction", are forged this way too, reported apart).
 A forgery is written only where it differs from the true value as written. Accepted: the check
 still calls the number supported (or no longer a result). Targets: another run <= 10%,
 another metric <= 10%, invented <= 3%.
@@ -63,6 +63,14 @@ def _same_as_written(text: str, claim: Claim) -> bool:
 
 def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Random) -> dict[str, str]:
     """One forged writing of the claim's number per kind, where one exists."""
+    if t.kind == "derived" and t.supported and t.value is not None and claim.quoted.exponent == 0:
+        # a relative change or aggregate: its true value times 0.7-1.3 (reported apart)
+        for _ in range(20):
+            value = claim.quoted.value * rng.uniform(0.7, 1.3)
+            w = f"{value:.{claim.quoted.decimals}f}" + ("\\%" if claim.quoted.percent else "")
+            if not _same_as_written(w, claim):
+                return {"invented derived": w}
+        return {}
     if t.kind != "result" or not t.supported or not t.run or "," in t.run or t.metric is None:
         return {}
     item = next((v for v in evidence.results() if v.run == t.run and v.name == t.metric and v.value == t.value), None)
@@ -93,6 +101,7 @@ def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Rando
 
 
 SPLIT = ("baseline swap", "method swap")
+EXTRA = ("invented derived",)
 
 
 def counts_split_accepted(claim: Claim, text: str, evidence: Evidence, names) -> bool:
@@ -102,7 +111,7 @@ def counts_split_accepted(claim: Claim, text: str, evidence: Evidence, names) ->
 
 def paper_figures(tex: str, evidence: Evidence, notes: str, rng: random.Random) -> dict:
     pairs, names = traced_claims(tex, evidence, notes=notes)
-    counts: dict[str, list[int]] = {k: [0, 0] for k in (*KINDS, *SPLIT)}
+    counts: dict[str, list[int]] = {k: [0, 0] for k in (*KINDS, *SPLIT, *EXTRA)}
     examples: dict[str, list[str]] = defaultdict(list)
     for claim, t in pairs:
         for kind, text in forgeries(claim, t, evidence, rng).items():
@@ -191,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     figures = {name: paper_figures(tex, ev, notes, rng) for name, (tex, ev, notes) in papers.items()}
     total = {k: [sum(f["forgeries"][k][0] for f in figures.values()), sum(f["forgeries"][k][1] for f in figures.values())]
-             for k in (*KINDS, *SPLIT)}
+             for k in (*KINDS, *SPLIT, *EXTRA)}
     print(f"{'paper':<34} {'results':>7} {'unsupp.':>7}  " + "  ".join(f"{k + ' acc.':>20}" for k in KINDS))
     for name, f in figures.items():
         cells = "  ".join(f"{f['forgeries'][k][1]:>8} of {f['forgeries'][k][0]:<8}  " for k in KINDS)
@@ -210,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             for e in f["accepted_examples"].get(k, [])[:1]:
                 print(f"    e.g. {name}: {e}")
     out = {"papers": {n: {k: v for k, v in f.items() if k != "traces"} for n, f in figures.items()},
-           "forgeries": {k: {"n": total[k][0], "accepted": total[k][1]} for k in (*KINDS, *SPLIT)}}
+           "forgeries": {k: {"n": total[k][0], "accepted": total[k][1]} for k in (*KINDS, *SPLIT, *EXTRA)}}
+    n, acc = total["invented derived"]
+    print(f"forged derived results (relative changes, aggregates) x0.7-1.3: {acc} of {n} accepted"
+          f"{f' ({acc / n:.1%})' if n else ''}")
     labels = args.runs / "numbers_labels.tsv"
     if labels.is_file():
         lab = label_figures(labels, {n: f["traces"] for n, f in figures.items()})

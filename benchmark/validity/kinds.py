@@ -33,13 +33,23 @@ _THRESHOLD_WORDS = re.compile(r"confidence\s+(?:interval|level)|\bCI\b|significa
 # "to reach NUM% accuracy", "until NUM% validation accuracy": the number is a target
 _REACH = re.compile(r"(?:\bto|\breach(?:es|ed|ing)?|\buntil|\bbefore|\babove|\bbelow|\bexceed(?:s|ed|ing)?|"
                     r"\bat\s+least)\s+(?:a\s+|an\s+|the\s+)?\$?\s*NUM", re.I)
+# A setting's noun sits right by its number: "batch size of 256", "learning rate to 0.001",
+# "128 hidden dimensions", "15% probability"; "the 2-layer model reaches 0.95" does not make 0.95 one.
+_GLUE = r"(?:\s*(?:of|=|:|to|is|was|at|set\s+to|equal\s+to|fixed\s+(?:at|to)|of\s+about|around|about|"\
+        r"\(|\$|\\\(|~)\s*){0,3}\s*"
+_SETTING_BEFORE = re.compile(r"(?P<noun>" + _SETTING.pattern + r")" + _GLUE + r"NUM", re.I)
+_SETTING_AFTER = re.compile(r"NUM\s*\$?\s*(?:\\?%)?\s*(?:(?!(?:across|on|for|in|over|with|at|by|from|per|and|or|of|the)\b)"
+                            r"[A-Za-z]+[\s-]+)?(?P<noun>" + _SETTING.pattern + r")", re.I)
+_THRESHOLD_NEAR = re.compile(
+    r"(?:threshold|cut-?off|tolerance|confidence\s+(?:interval|level)|significance(?:\s+level)?)" + _GLUE + r"NUM"
+    r"|NUM\s*\$?\s*(?:\\?%)?\s*(?:confidence|CI\b|threshold|cut-?off|significance)", re.I)
 _CHANGE = re.compile(
     r"reduc|improv|increas|decreas|faster|slower|lower|higher|speed-?up|gain|drop|declin|less|more|fewer|"
     r"relative|better|worse|rise|rose|fell|fall|cut|boost|saving|overhead|longer|shorter|times|fold|"
     r"\\times|×|degrad|differen|gap|margin", re.I)
 _AGGREGATE = re.compile(r"\baverage|\bmean\b|\bon\s+average|\bacross\s+(?:all|the|\w+\s+)?(?:datasets|tasks|runs|"
                         r"seeds|settings|benchmarks)|\boverall\b|\bin\s+total\b|\bsum\b", re.I)
-_ASSIGN = re.compile(r"[A-Za-z_\\]+(?:_\{?[\w,]+\}?)?\s*=\s*\$?\s*NUM")
+_ASSIGN = re.compile(r"(?P<name>[A-Za-z_\\]+(?:_\{?[\w,]+\}?)?)\s*=\s*\$?\s*NUM")
 _HYPHEN_UNIT = re.compile(r"NUM-[a-z]")
 _APPROX = re.compile(r"(?:approximately|approx\.?|about|around|roughly|nearly|almost|~|\\sim|\\approx|"
                      r"close\s+to|some|over|more\s+than|less\s+than|up\s+to)\s*\$?\s*NUM", re.I)
@@ -112,7 +122,7 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
     window = marked(claim.window, claim)
     if (item := metric_threshold(claim, evidence)) is not None:
         return "threshold", f"part of the metric {item.metric}'s definition"
-    if _THRESHOLD_WORDS.search(claim.window):
+    if _THRESHOLD_NEAR.search(window):
         return "threshold", "a confidence level or threshold"
     reach = _REACH.search(window) if claim.quoted.percent else None
     if reach and names_metric(window[reach.end():] + " " + _after(claim), evidence):
@@ -120,13 +130,12 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
     if (item := code_threshold(claim, evidence)) is not None:
         return "threshold", f"the constant {item.name} the code compares against"
     if claim.where == "text":
-        if _HYPHEN_UNIT.search(local) or _ASSIGN.search(marked(claim.sentence, claim)):
+        assign = _ASSIGN.search(marked(claim.sentence, claim))
+        if _HYPHEN_UNIT.search(local) or (assign and not names_metric(assign.group("name"), evidence)):
             return "setting", "a size or an assignment of a setting"
-        pre, _, post = window.partition("NUM")
-        near = f"{' '.join(pre.split()[-4:])} NUM {' '.join(post.split()[:2])}"  # a setting's noun sits by it
-        setting = _SETTING.search(near)
-        if setting and not _metric_nearer(near, setting.group(0), evidence):
-            return "setting", f"a setting ({setting.group(0).strip()})"
+        setting = _SETTING_BEFORE.search(window) or _SETTING_AFTER.search(window)
+        if setting:
+            return "setting", f"a setting ({setting.group('noun').strip()})"
     return "result", ""
 
 

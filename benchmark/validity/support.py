@@ -60,7 +60,7 @@ class ClaimTrace(BaseModel):
 
 
 # ---- matching one value --------------------------------------------------------------------
-def _within(logged: float, quoted: float, places: int, approx: bool = False) -> bool:
+def _within(logged: float, quoted: float, places: int, approx: bool = False, percent: bool = False) -> bool:
     """`logged` written with `places` decimals is `quoted`: rounded (half-way either way) or
     truncated at the last digit written; an approximation ("around 1500") at its leading digits."""
     unit = 10.0 ** -places
@@ -73,8 +73,9 @@ def _within(logged: float, quoted: float, places: int, approx: bool = False) -> 
         digits = f"{abs(quoted):.{max(places, 0)}f}".rstrip("0").rstrip(".") if places > 0 else str(int(abs(quoted)))
         significant = len(digits.replace(".", "").lstrip("0").rstrip("0")) or 1
         magnitude = math.floor(math.log10(abs(quoted))) if quoted else 0
-        # "around 1500 steps" read off a curve: its last significant digit, or within 10%
-        return abs(logged - quoted) <= max(0.5 * 10.0 ** (magnitude - significant + 1), 0.1 * abs(quoted)) + eps
+        # "around 1500 steps" read off a curve: its last significant digit, or within 10% (not for percentages)
+        spread = 0.0 if percent else 0.1 * abs(quoted)
+        return abs(logged - quoted) <= max(0.5 * 10.0 ** (magnitude - significant + 1), spread) + eps
     return False
 
 
@@ -82,10 +83,10 @@ def value_matches(q: Quoted, item: Logged, approx: bool = False) -> bool:
     places = q.decimals - q.exponent
     if not q.percent:
         return _within(item.value, q.value, places, approx)
-    if _within(item.value, q.value / 100, places + 2, approx):
+    if _within(item.value * 100, q.value, places, approx, percent=True):
         return True  # 95.3% of a logged fraction 0.953
     logged_as_percent = abs(item.value) > 1 or bool(_PERCENT_NAME.search(item.name))
-    return logged_as_percent and _within(item.value, q.value, places, approx)
+    return logged_as_percent and _within(item.value, q.value, places, approx, percent=True)
 
 
 def _number_matches(q: Quoted, value: float, approx: bool) -> bool:
@@ -281,9 +282,11 @@ def _change_fits(claim: Claim, a: float, b: float, metric: str) -> bool:
 
 
 def _quoted_pairs(claim: Claim) -> list[tuple[float, float]]:
-    """Numbers the same passage quotes, in order: "from 0.354 to 0.345", "4200 ... 1443 steps"."""
-    passage = f"{claim.before} {claim.sentence}" if claim.where == "text" else ""
-    values = [q.value for q in quoted_numbers(passage, min_integer=-1) if q.text != claim.text and not q.percent]
+    """Numbers the same passage (its sentence and the one before) quotes: "from 0.354 to 0.345",
+    "4200 ... 1443 steps"."""
+    previous = re.split(r"(?<=[.!?])\s+", claim.before.strip())[-1] if claim.before.strip() else ""
+    passage = f"{previous} {claim.sentence}" if claim.where == "text" else ""
+    values = [q.value for q in quoted_numbers(passage) if q.text != claim.text and not q.percent]  # not "1." of a list
     return [(a, b) for i, a in enumerate(values) for b in values[i + 1:]]
 
 
@@ -295,17 +298,22 @@ def derived_support(claim: Claim, evidence: Evidence, runs: frozenset[str]) -> t
     pool, _ = metric_pool(claim, evidence)
     means = [v for v in pool if v.role == "mean"]
     if kinds.change_words(claim):
-        for a, b in _quoted_pairs(claim):
+        quoted_pairs = _quoted_pairs(claim)
+        for a, b in quoted_pairs:
             for x, y in ((a, b), (b, a)):
                 if _change_fits(claim, x, y, metric_words):
                     return f"change from the quoted {x:g} to {y:g}", (y - x) / x * 100 if q.percent else y - x, "quoted"
+    if kinds.change_words(claim) and not quoted_pairs:  # a change of the numbers just quoted is checked on them
         by_metric: dict[str, dict[str, float]] = defaultdict(dict)
         for v in means:
             by_metric[v.name][v.run] = v.value
         for name, values in by_metric.items():
             for r1, r2 in permutations(values, 2):
-                # both runs among those named (and the baseline); naming only the baseline, any other
+                # both runs among those named (and the baseline); naming only the baseline, or no run,
+                # a change against the baseline
                 if runs and not ({r1, r2} & runs and ({r1, r2} <= runs | {"run_0"} or runs <= {"run_0"})):
+                    continue
+                if not runs and "run_0" not in (r1, r2) and "run_0" in evidence.runs:
                     continue
                 if _change_fits(claim, values[r1], values[r2], f"{name} {metric_words}"):
                     return f"change of {name} from {r1} to {r2}", values[r2], f"{r1},{r2}"
@@ -360,7 +368,9 @@ def _names_a_run(claim: Claim, names: RunNames, evidence: Evidence) -> bool:
         return False
     before = " ".join(claim.sentence[:found.start()].rstrip()[:-1].split()[-4:])
     mention = names.mention(before)
-    return bool(mention) and mention.how in ("name", "explicit") and not kinds.names_metric(before, evidence)
+    # only a setting of the code that ran can name a run: "(0.999)" after a name is still a result
+    return bool(mention) and mention.how in ("name", "explicit") and not kinds.names_metric(before, evidence) \
+        and setting_support(claim, evidence) is not None
 
 
 # ---- one claim -----------------------------------------------------------------------------

@@ -76,3 +76,20 @@ def test_labels_and_forgeries_on_the_published_runs(tmp_path):
     assert forged["invented"]["accepted"] / forged["invented"]["n"] <= 0.03
     assert forged["another metric"]["accepted"] / forged["another metric"]["n"] <= 0.10
     assert forged["baseline swap"]["accepted"] / forged["baseline swap"]["n"] <= 0.10
+
+
+def test_words_near_a_result_do_not_make_it_a_setting_or_a_label():
+    # a setting noun two words away, an assignment to a metric, a number in parentheses after a run's
+    # name: each is still a result, and these are invented
+    assert traces("With 2 layers the negation augmentation achieves 0.999 accuracy.")["0.999"].supported is False
+    assert traces("For run 1 the validation accuracy = 0.999.")["0.999"].counts
+    assert traces("The negation augmentation (0.999) is best.")["0.999"].counts
+    # a number in parentheses after a run's name that is a setting of the code is part of its name
+    named = traces("The negation augmentation (256) is best.")["256"]
+    assert named.kind == "label" and not named.counts
+
+
+def test_a_relative_change_of_the_numbers_just_quoted_is_checked_on_them():
+    text = "The baseline needs 7420 steps and negation 4260 steps, a {} reduction."
+    assert traces(text.format("42.6\\%"))["42.6\\%"].supported
+    assert traces(text.format("30.0\\%"))["30.0\\%"].supported is False
