@@ -150,11 +150,8 @@ def prepare_paper_dir(template_path: Path, idea_dir: IdeaDir, figures: list[str]
         shutil.rmtree(paper)
     shutil.copytree(template_path / "latex", paper)
     for fig in figures:  # written by plot.py in the sandbox: regular files only, size-capped
-        try:
-            safe_io.copy_file(idea_dir.code / fig, paper / fig, src_root=idea_dir.code, dst_root=paper,
-                              max_bytes=FIGURE_MAX_BYTES)
-        except OSError:  # gone, replaced or over the cap since plotting: left out (missing_figures says so)
-            continue
+        if safe_io.is_file(idea_dir.code / fig):
+            safe_io.copy_file(idea_dir.code / fig, paper / fig, dst_root=paper, max_bytes=FIGURE_MAX_BYTES)
     bib = paper / "references.bib"
     if not bib.exists():
         # The AI Scientist's skeletons embed references.bib with filecontents, which LaTeX does
@@ -254,7 +251,7 @@ def write_sections(idea: Idea, idea_dir: IdeaDir, tex: str, experiments: Experim
                 write_text(tex_path, tex)
                 apply_paper_edits(reply, idea_dir.paper)
                 tex = safe_io.read_text_or(tex_path, tex)
-                written[name] = section_body(tex, name) or ""
+                written[name] = (section_body(tex, name) or "").strip()
                 continue
             body = clean_section(reply, name)
         written[name] = body

@@ -34,7 +34,7 @@ def run_stage(tmp_path: Path, client, max_fixes: int = 1):  # type: ignore[no-un
 def test_stop_words():
     assert exp.parse_action("ALL_COMPLETED") == "stop"
     assert exp.parse_action("The sweep is done.\n\n**ALL_COMPLETED**\n") == "stop"
-    assert exp.parse_action("I will reply ALL_COMPLETED once the sweep is done.") == "invalid"  # a mention decides nothing
+    assert exp.parse_action("I will reply ALL_COMPLETED once the sweep is done.") == "invalid"  # a mention
     assert exp.parse_action("ALL_COMPLETED\nACTION: RUN") == "run"  # an ACTION line wins
 
 
@@ -42,7 +42,6 @@ def test_new_module_plot_edit_and_the_published_stop_word(tmp_path, scripted_cli
     reply = ("Run 1: the step size comes from a new module.\n\n"
              + block("schedule.py", "", "LR = 0.3\n")
              + block("experiment.py", "LR = 0.1\n", "from schedule import LR\n")
-             + block(None or "plot.py", "", "")  # an empty no-op block is harmless
              + "\nACTION: RUN\n")
     client, script = scripted_client({"experiments": [reply, "ALL_COMPLETED"]})
     record, d = run_stage(tmp_path, client)
@@ -58,14 +57,16 @@ def test_new_module_plot_edit_and_the_published_stop_word(tmp_path, scripted_cli
 def test_plot_py_can_be_edited_during_the_experiments(tmp_path, scripted_client):
     plot = (TEMPLATE / "plot.py").read_text()
     first = next(ln for ln in plot.splitlines() if ln.strip()) + "\n"
-    reply = "Run 1.\n" + block("experiment.py", "LR = 0.1\n", "LR = 0.2\n") + block("plot.py", first, first + "# run_1: lr 0.2\n") + "ACTION: RUN\n"
+    reply = ("Run 1.\n" + block("experiment.py", "LR = 0.1\n", "LR = 0.2\n")
+             + block("plot.py", first, first + "# run_1: lr 0.2\n") + "ACTION: RUN\n")
     client, _ = scripted_client({"experiments": [reply, "ACTION: STOP"]})
     record, d = run_stage(tmp_path, client)
     assert record.runs[0].ok and "# run_1: lr 0.2" in (d.code / "plot.py").read_text()
 
 
 def test_a_cut_off_reply_is_asked_to_go_on_and_not_charged(tmp_path, scripted_client):
-    cut = "Run 1.\n" + block("experiment.py", "LR = 0.1\n", "LR = 0.2\n") + "experiment.py\n```python\n<<<<<<< SEARCH\nSTEPS = 20\n=======\nSTE"
+    cut = ("Run 1.\n" + block("experiment.py", "LR = 0.1\n", "LR = 0.2\n")
+           + "experiment.py\n```python\n<<<<<<< SEARCH\nSTEPS = 20\n=======\nSTE")
     rest = "The rest.\n" + block("experiment.py", "STEPS = 20\n", "STEPS = 30\n") + "ACTION: RUN\n"
     at_limit = litellm.ModelResponse(choices=[{"index": 0, "finish_reason": "length",
                                                "message": {"role": "assistant", "content": "I will now chan"}}])
