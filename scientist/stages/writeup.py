@@ -150,8 +150,11 @@ def prepare_paper_dir(template_path: Path, idea_dir: IdeaDir, figures: list[str]
         shutil.rmtree(paper)
     shutil.copytree(template_path / "latex", paper)
     for fig in figures:  # written by plot.py in the sandbox: regular files only, size-capped
-        if safe_io.is_file(idea_dir.code / fig):
-            safe_io.copy_file(idea_dir.code / fig, paper / fig, dst_root=paper, max_bytes=FIGURE_MAX_BYTES)
+        try:
+            safe_io.copy_file(idea_dir.code / fig, paper / fig, src_root=idea_dir.code, dst_root=paper,
+                              max_bytes=FIGURE_MAX_BYTES)
+        except OSError:  # gone, replaced or over the cap since plotting: left out (missing_figures says so)
+            continue
     bib = paper / "references.bib"
     if not bib.exists():
         # The AI Scientist's skeletons embed references.bib with filecontents, which LaTeX does
