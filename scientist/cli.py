@@ -112,8 +112,7 @@ def register(group: click.Group) -> None:
                   help="--out holds a run with other settings: move it to OUT/previous/ and start afresh")
     @click.option("--no-cache", is_flag=True, help="do not read or write the model response cache (or BENCH_NO_CACHE=1)")
     @click.option("--gpus", "gpus_spec", default=None, metavar="auto|none|0,2",
-                  help="NVIDIA GPUs the sandboxed runs see [default: auto, the first GPU found; a resumed run "
-                       "keeps its own]")
+                  help="NVIDIA GPUs the sandboxed runs see [default: auto, the first GPU found]")
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
             context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay, smoke=False,
@@ -160,11 +159,10 @@ def register(group: click.Group) -> None:
                 context_tokens=context_tokens, seed_fallback=seed_fallback, smoke=smoke)
         from scientist.sandbox.gpu import GpuSpecError, expects_cuda, runs_gpus
 
-        if gpus_spec is not None or not resume:
-            try:
-                cfg = cfg.with_gpus(runs_gpus(gpus_spec or "auto"))
-            except GpuSpecError as err:
-                raise click.BadParameter(str(err), param_hint="--gpus") from None
+        try:  # the machine's GPUs, not the run's: a resumed run takes this machine's too
+            cfg = cfg.with_gpus(runs_gpus(gpus_spec or "auto"))
+        except GpuSpecError as err:
+            raise click.BadParameter(str(err), param_hint="--gpus") from None
         if cfg.limits().gpus:
             console.print(f"GPU(s) {', '.join(map(str, cfg.limits().gpus))}: the sandboxed runs see only these")
         else:
@@ -188,8 +186,7 @@ def register(group: click.Group) -> None:
         from scientist.rundir import check_settings, run_lock
 
         with exit_codes(), run_lock(cfg.out_dir), run_log(cfg.out_dir):
-            check_settings(cfg.out_dir, {k: v for k, v in cfg.to_dict().items() if k != "out_dir"},
-                           force_new=force_new)
+            check_settings(cfg.out_dir, cfg.settings(), force_new=force_new)
             outcomes = run_pipeline(cfg)
         _summary(console, outcomes)
         console.print(f"run directory: {cfg.out_dir}")

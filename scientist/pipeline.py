@@ -153,6 +153,14 @@ class PipelineConfig:
         return self.sandbox_limits
 
     # ---- manifest ----------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """What a rerun in the same folder must share (scientist.rundir.check_settings): the settings,
+        less the folder itself and the GPUs, which belong to the machine, not to the run."""
+        out = {k: v for k, v in self.to_dict().items() if k != "out_dir" and not (k == "replay" and v is None)}
+        if isinstance(out.get("sandbox_limits"), dict):
+            out["sandbox_limits"] = {k: v for k, v in out["sandbox_limits"].items() if k != "gpus"}
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON-serializable settings, enough to resume a run (`config_from_manifest`)."""
         out: dict[str, Any] = {}
