@@ -98,6 +98,9 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
     if address and executor != "ray":
         raise click.UsageError("--address needs --executor ray")
     gpus = _gpus_option(gpus_spec, executor)
+    if isinstance(gpus, tuple) and gpus and click.get_current_context().get_parameter_source("concurrency") \
+            != click.core.ParameterSource.COMMANDLINE:
+        concurrency = len(gpus) * runs_per_gpu  # N GPUs: N runs at once, each pinned to its own
     overrides: dict = {"max_tokens": max_tokens} if max_tokens else {}
     if quick:
         given = {p for p in ("n_ideas", "max_runs", "max_fixes") if click.get_current_context().get_parameter_source(p)

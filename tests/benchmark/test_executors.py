@@ -320,3 +320,23 @@ def test_bench_run_with_recorded_replies_in_worker_processes(tmp_path):
     with ResultsDB(out) as db:
         (idea,) = db.ideas()
         assert idea["status"] == "done" and idea["paper_compiled"] == 1 and Path(idea["pdf_path"]).is_file()
+
+
+def test_bench_run_on_n_gpus_runs_n_ideas_at_once_unless_told(tmp_path, stand_in_gpus, monkeypatch):
+    from click.testing import CliRunner
+
+    import benchmark.runner as runner
+    from benchmark.cli import main
+
+    seen: list[BenchConfig] = []
+
+    def fake_run(bench, **_kw):
+        seen.append(bench)
+        return runner.RunSummary(db_path=Path(bench.out_dir) / "results.sqlite")
+
+    monkeypatch.setattr(runner, "run_benchmark", fake_run)
+    base = ["run", "m", "--templates", "grokking", "--no-preflight"]
+    CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a")])
+    CliRunner().invoke(main, [*base, "--out", str(tmp_path / "b"), "--runs-per-gpu", "2"])
+    CliRunner().invoke(main, [*base, "--out", str(tmp_path / "c"), "--gpus", "1", "--concurrency", "3"])
+    assert [(b.gpus, b.runs_per_gpu, b.concurrency) for b in seen] == [((0, 1), 1, 2), ((0, 1), 2, 4), ((1,), 1, 3)]
