@@ -43,6 +43,10 @@ _SETTING_AFTER = re.compile(r"NUM\s*\$?\s*(?:\\?%)?\s*(?:(?!(?:across|on|for|in|
 _THRESHOLD_NEAR = re.compile(
     r"(?:threshold|cut-?off|tolerance|confidence\s+(?:interval|level)|significance(?:\s+level)?)" + _GLUE + r"NUM"
     r"|NUM\s*\$?\s*(?:\\?%)?\s*(?:confidence|CI\b|threshold|cut-?off|significance)", re.I)
+# "achieved 99% validation accuracy in 2363 steps": the percentage is the level, the steps the result
+_LEVEL_IN_STEPS = re.compile(r"NUM(?:\s*\$?\s*\\?%)?\s+(?:[A-Za-z.]+\s+){0,3}?(?:accuracy|acc\.?|score|success)\b[^.;]{0,40}?"
+                             r"\b(?:in|within|after|by)\s+(?:about\s+|around\s+|only\s+|just\s+)?\$?[\d,.]+\s*"
+                             r"(?:steps|epochs|iterations|updates|episodes)", re.I)
 _CHANGE = re.compile(
     r"reduc|improv|increas|decreas|faster|slower|lower|higher|speed-?up|gain|drop|declin|less|more|fewer|"
     r"relative|better|worse|rise|rose|fell|fall|cut|boost|saving|overhead|longer|shorter|times|fold|"
@@ -124,6 +128,8 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
         return "threshold", f"part of the metric {item.metric}'s definition"
     if _THRESHOLD_NEAR.search(window):
         return "threshold", "a confidence level or threshold"
+    if claim.quoted.percent and _LEVEL_IN_STEPS.search(marked(claim.sentence, claim)):
+        return "threshold", "a level reached in a number of steps: the steps are the result"
     reach = _REACH.search(window) if claim.quoted.percent else None
     if reach and names_metric(window[reach.end():] + " " + _after(claim), evidence):
         return "threshold", "a level to reach, not a level reached"

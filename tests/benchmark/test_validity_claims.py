@@ -93,3 +93,10 @@ def test_a_relative_change_of_the_numbers_just_quoted_is_checked_on_them():
     text = "The baseline needs 7420 steps and negation 4260 steps, a {} reduction."
     assert traces(text.format("42.6\\%"))["42.6\\%"].supported
     assert traces(text.format("30.0\\%"))["30.0\\%"].supported is False
+
+
+def test_a_level_reached_in_so_many_steps_is_a_threshold_without_a_metric_named_for_it():
+    ev = Evidence([RunLog("run_0", {"x": {"means": {"steps_mean": 2363.3}}})])
+    t = {x.text: x for x in trace_results(
+        "\\section{Results}\nThe baseline achieved 97\\% validation accuracy in 2363 steps on average.", ev)}
+    assert t["97\\%"].kind == "threshold" and t["2363"].supported
