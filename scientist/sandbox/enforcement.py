@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from scientist.sandbox import bwrap, cgroups, gpu
+from scientist.sandbox import bwrap, cgroups, keyring, gpu
 from scientist.sandbox.identity import sandbox_identity
 from scientist.sandbox.runfs import mount_unavailable
 
@@ -56,5 +56,21 @@ def enforcement_report() -> EnforcementReport:
         cg.remove()
     rep.protections["gpu"] = gpu.enforcement_line()
     rep.protections["proc"] = ("/proc/sys, /proc/sysrq-trigger read-only" if not ident.root_on_host
-                               else "read-only, but the sandbox is host root")
+                               else "read-only, but the sandbox is host root") + "; " + PROC_VISIBILITY
+    if "DEGRADED" in rep.protections.get("memory", "") and "TCP" in rep.protections["memory"]:
+        rep.degraded.append("TCP socket buffers are not charged to the run's memory limit on this kernel")
+    if keyring.keyring_filter() is None:
+        rep.protections["keyring"] = "DEGRADED: a fresh empty session keyring per run; no seccomp filter for this CPU"
+        rep.degraded.append("keyring calls are not denied on this architecture (the run gets its own empty keyring)")
+    else:
+        rep.protections["keyring"] = ("seccomp filter: add_key, request_key, keyctl fail with EPERM (an incident when "
+                                      "printed); a fresh empty session keyring per run")
     return rep
+
+
+# What /proc still shows the run (bubblewrap cannot hide a mount's own path or the kernel's identity).
+PROC_VISIBILITY = ("/proc/cmdline empty; /proc/self/mountinfo names the overlay's layers by descriptor (no harness "
+                   "scratch folder or pid). Still visible: the run directory's host path (it is the working "
+                   "directory, bound at the same path), the Python prefix (bound at its own path: a virtualenv "
+                   "needs it), the root device and filesystem types and options, the kernel version (/proc/version, "
+                   "uname) and the CPU and memory totals (/proc/cpuinfo, /proc/meminfo)")

@@ -75,7 +75,7 @@ def plan_launch(bwrap_exe: str | None, command: Sequence[str], *, workdir: Path,
     enforcement["network"] = "host network (limits.network=True)" if limits.network else "empty network namespace"
     enforcement["filesystem"] = "bubblewrap: read-only system and Python, writable run directory and /tmp only"
     enforcement["privileges"] = identity.how
-    enforcement["proc"] = "/proc/sys, /proc/sysrq-trigger read-only" + (
+    enforcement["proc"] = "/proc/sys, /proc/sysrq-trigger read-only; /proc/cmdline empty" + (
         "" if not identity.root_on_host else "; NOT ENFORCED: writes there are checked as host root")
     warnings += identity.warnings
     if limits.network:
