@@ -59,6 +59,7 @@ class ScoredRow:
     # None: nothing in the row was fitted on these papers.
     ci_refit: bool | None = None
     ci_method: str | None = None
+    ci_refit_scope: str = "row"  # "row": every figure of the row; "calibrated": its calibrated columns only
 
     def flat(self) -> dict:
         out = self.metrics.as_flat_dict()
@@ -83,11 +84,14 @@ class ScoredRow:
         return out
 
 
-def _add_provenance(out: dict, row: ScoredRow) -> None:
+def _add_provenance(out: dict, row: ScoredRow, *, calibrated_entry: bool = False) -> None:
+    """`ci_refit` / `ci_method` for the figures they concern: under `calibrated_` names when only a
+    row's calibrated columns were fitted on these papers (its own columns were not)."""
+    prefix = "calibrated_" if row.ci_refit_scope == "calibrated" and not calibrated_entry else ""
     if row.ci_refit is not None:
-        out["ci_refit"] = row.ci_refit
+        out[prefix + "ci_refit"] = row.ci_refit
     if row.ci_method:
-        out["ci_method"] = row.ci_method
+        out[prefix + "ci_method"] = row.ci_method
 
 
 # What the intervals of rows fitted on the scored papers mean when the fit is not repeated.
@@ -174,7 +178,7 @@ def calibrated_flat(row: ScoredRow) -> dict:
     out["n_calibrated"] = cal["n"]
     out["name"], out["label"], out["kind"] = row.name + CALIBRATED_SUFFIX, row.label + CALIBRATED_SUFFIX, "calibrated"
     out["of_row"] = row.name
-    _add_provenance(out, row)
+    _add_provenance(out, row, calibrated_entry=True)
     if row.notes:
         out["notes"] = row.notes
     return out
@@ -214,7 +218,7 @@ def score_review_table(
             dataset, ids, calibrator, calibrator_tables or [table], n_resamples, seed)
         row.notes += cal_notes
         if row.calibrated is not None:
-            row.ci_method = HELD_OUT
+            row.ci_method, row.ci_refit_scope = HELD_OUT, "calibrated"
     return row
 
 
@@ -647,6 +651,7 @@ def cross_fitted_rows(
                          f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))}); their intervals "
                          + NO_REFIT.format(what="nested-CV calibrator"))
         row.ci_refit, row.ci_method = False, "calibrated figures: " + NO_REFIT.format(what="nested-CV calibrator")
+        row.ci_refit_scope = "calibrated"
     if len(tables) < 2:
         return
     ids = [i for i in dataset.ids if all(i in t.frame.index for t in tables)]

@@ -64,7 +64,9 @@ def table_rows(result: EvalResult) -> tuple[list[str], list[list[str]]]:
     for row in result.rows:
         flat = row.flat()
         ci, undefined = flat.get("ci", {}), flat.get("ci_undefined", {})
-        label = row.label + (LEAK_MARK if row.leaky else "") + (NO_REFIT_MARK if row.ci_refit is False else "")
+        no_refit = "" if row.ci_refit is not False else (
+            NO_REFIT_MARK if row.ci_refit_scope == "row" else NO_REFIT_MARK.replace("[", "[calibrated: "))
+        label = row.label + (LEAK_MARK if row.leaky else "") + no_refit
         body.append([label] + [_fmt(flat.get(k), ci.get(k) if k in WITH_CI else None,
                                     undefined=k in WITH_CI and k in undefined) for k, _ in columns])
     published = {"balanced_accuracy": PUBLISHED["balanced_accuracy"], "roc_auc": PUBLISHED["roc_auc"],
@@ -161,7 +163,8 @@ INTRO = (
     "(decision = rating >= 6). The text-baseline rows are TF-IDF + logistic regression on the paper text, "
     "cross-fitted (out-of-fold): the bar a reviewer has to clear, on anonymized and on raw text. "
     "Rows marked '[fit not repeated in CIs]' were fitted on the papers they are scored on (text baselines, "
-    "cross-fitted calibrators): their intervals resample the papers with the out-of-fold predictions held "
+    "cross-fitted calibrators; '[calibrated: ...]': the row's calibrated columns only): their intervals "
+    "resample the papers with the out-of-fold predictions held "
     "fixed, without refitting, so they are narrower than the procedure's true uncertainty "
     "(`--refit-resamples K` refits the text baselines inside each resample). A constant predictor (always "
     "reject) has no interval: '[CI undefined]'. "

@@ -332,3 +332,21 @@ def test_papers_with_one_rating_each_get_no_human_row_and_no_crash():
     single = ReviewerDataset(None, [PaperRecord(p.paper_id, p.ratings[:1], p.decision) for p in dataset.papers])
     result = evaluate_tables(single, [table], n_resamples=20)
     assert "human" not in {r.name for r in result.rows} and {"random", "always-reject"} <= {r.name for r in result.rows}
+
+
+def test_cross_fitted_figures_say_their_intervals_do_not_refit():
+    from reviewer.eval.evaluation import cross_fitted_rows
+    from reviewer.eval.report import table_rows
+
+    dataset, table = synthetic(n=120)
+    other = ReviewTable("second_cfg", table.frame.assign(Overall=np.clip(table.frame["Overall"] + 1, 1, 10)))
+    result = evaluate_tables(dataset, [table, other], n_resamples=50)
+    cross_fitted_rows(dataset, result, [table, other], n_resamples=50)
+    rows = result.to_json_dict()["rows"]
+    # a reviewer row: its own columns are not fitted; its calibrated columns are, without refitting
+    assert "ci_refit" not in rows["synthetic_cfg"] and rows["synthetic_cfg"]["calibrated_ci_refit"] is False
+    assert "NOT refit" in rows["synthetic_cfg"]["calibrated_ci_method"]
+    assert rows["stacked_2"]["ci_refit"] is False and "NOT refit" in rows["stacked_2"]["ci_method"]
+    labels = [cells[0] for cells in table_rows(result)[1]]
+    assert any(label.endswith("[calibrated: fit not repeated in CIs]") for label in labels)
+    assert any(label.endswith("stacked: out-of-fold P(accept) [fit not repeated in CIs]") for label in labels)
