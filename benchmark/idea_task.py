@@ -165,6 +165,9 @@ def run_task(task: IdeaTask) -> dict[str, Any]:
         if scratch is not None and result.get("outcome"):
             outcome = result["outcome"]
             local_idea = Path(outcome.get("idea_dir") or Path(cfg.out_dir) / task.idea["name"])
+            if not local_idea.is_relative_to(cfg.out_dir):  # the folder is always the run's: never elsewhere
+                local_idea = Path(cfg.out_dir) / task.idea["name"]
+            outcome["idea_dir"] = str(local_idea)
             result["files"], result["files_note"] = pack_folder(local_idea)
             for key in ("idea_dir", "pdf_path", "tex_path"):
                 value = outcome.get(key)

@@ -347,6 +347,14 @@ class BenchmarkRunner:
                               f"{'passed' if outcome.get('experiments_passed') else 'failed'}"
                               f", paper {'compiled' if outcome.get('paper_compiled') else 'not compiled'}"
                               f", {'valid' if valid else 'not valid'}")
+            except Exception as err:  # noqa: BLE001 - a callback's error would vanish and leave the idea 'running'
+                self.on_event(f"{name}: its result could not be recorded: {type(err).__name__}: {err}")
+                try:
+                    self.db.record_infra_error(rid, name, f"harness: the result could not be recorded: "
+                                               f"{type(err).__name__}: {err}")  # not the model's doing
+                    summary.infra_errors += 1
+                except Exception:  # noqa: BLE001 - the database itself failed; the rerun redoes the idea
+                    pass
             finally:
                 if gpu_pool is not None and gpu_id is not None:
                     gpu_pool.put(gpu_id)

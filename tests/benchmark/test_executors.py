@@ -340,3 +340,21 @@ def test_bench_run_on_n_gpus_runs_n_ideas_at_once_unless_told(tmp_path, stand_in
     CliRunner().invoke(main, [*base, "--out", str(tmp_path / "b"), "--runs-per-gpu", "2"])
     CliRunner().invoke(main, [*base, "--out", str(tmp_path / "c"), "--gpus", "1", "--concurrency", "3"])
     assert [(b.gpus, b.runs_per_gpu, b.concurrency) for b in seen] == [((0, 1), 1, 2), ((0, 1), 2, 4), ((1,), 1, 3)]
+
+
+def test_a_result_the_driver_cannot_record_is_not_charged_to_the_model(tmp_path):
+    """A shipped archive that does not unpack, or an outcome the database refuses: the idea is not left
+    'running' and is not the model's failure; a rerun redoes it."""
+    def run_idea(cfg, idea):
+        return {"idea_name": idea.name, "title": idea.title, "idea_dir": str(Path(cfg.out_dir) / idea.name),
+                "stages": "not a mapping"}  # record_outcome fails on it
+
+    events: list[str] = []
+    summary = run_benchmark(_bench(tmp_path, n_ideas=1), on_event=events.append,
+                            generate_ideas_fn=lambda cfg: [FakeIdea(name="a", title="A")], run_idea_fn=run_idea,
+                            idea_model=FakeIdea)
+    assert (summary.finished, summary.errors, summary.infra_errors) == (0, 0, 1)
+    assert any("could not be recorded" in e for e in events)
+    with ResultsDB(tmp_path / "res") as db:
+        (idea,) = db.ideas()
+        assert idea["status"] == "infra_error" and idea["infra_error"].startswith("harness:")
