@@ -100,6 +100,8 @@ def _last_mention(names: RunNames, text: str, *, baseline_only: bool = True) -> 
     for sentence in reversed(re.split(r"(?<=[.!?:])\s+", text)):
         m = names.mention(sentence)
         if m and (baseline_only or m.how != "baseline"):
+            if not baseline_only and len(m.runs - {"run_0"}) > 0:
+                return Mention(m.runs - {"run_0"}, m.how)  # the baseline it was compared with is not inherited
             return m
     return NONE
 
