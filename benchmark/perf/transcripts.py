@@ -42,6 +42,7 @@ APPLIED = re.compile(r"^Applied edit to (.+?)\s*$")
 AIDER_FAILED = re.compile(r"SEARCH/REPLACE blocks? failed to match|did not conform to the edit format|"
                           r"Incomplete SEARCH/REPLACE block|^\^\^\^ Expected")
 FAILED_COUNT = re.compile(r"^# (\d+) SEARCH/REPLACE blocks? failed to match")
+OTHERS_APPLIED = re.compile(r"The other \d+ SEARCH/REPLACE blocks? (?:was|were) applied successfully")
 RUN_DONE = re.compile(r"^Run (\d+) completed")
 
 
@@ -179,10 +180,17 @@ def _aider_record(text: str, reply: str) -> dict[str, Any]:
     applied = sorted({m.group(1) for ln in text.splitlines() if (m := APPLIED.match(ln.strip()))})
     failed = bool(AIDER_FAILED.search(text))
     blocks = parse_reply(reply).blocks
+    if OTHERS_APPLIED.search(text):  # a partial failure: Aider wrote the others without "Applied edit" lines
+        applied = applied or sorted({b.path for b in blocks})
     if not applied:  # nothing written: a parse failure, or every block failed
         return {"applied": [], "failed": failed, "failed_blocks": {b.index for b in blocks}}
-    echoed = {_squash(b.search) for b in parse_reply(text).blocks}
-    failed_blocks = {b.index for b in blocks if _squash(b.search) in echoed} if failed else set()
+    # each echoed failure is one block; of identical blocks Aider applied the first, failed the later ones
+    echoed = Counter(_squash(b.search) for b in parse_reply(text).blocks) if failed else Counter()
+    failed_blocks: set[int] = set()
+    for b in reversed(blocks):
+        if echoed[_squash(b.search)] > 0:
+            echoed[_squash(b.search)] -= 1
+            failed_blocks.add(b.index)
     return {"applied": applied, "failed": failed, "failed_blocks": failed_blocks}
 
 
@@ -205,13 +213,15 @@ def replay(transcript_dir: Path, template: Path, work: Path | None = None, outpu
 def _replay(turns: list[Turn], ws: Workspace, transcript_dir: Path, output_limit: int) -> dict[str, Any]:
     out: dict[str, Any] = {"transcript": transcript_dir.name, "replies": 0, "blocks": 0, "applied": 0,
                            "refused": 0, "unchanged": 0, "aider_blocks_applied": 0, "aider_applied_replies": 0,
-                           "aider_applied_replies_refused": 0, "truncated_replies": 0, "replies_at_output_limit": 0,
+                           "aider_applied_replies_refused": 0, "aider_applied_blocks_refused": 0,
+                           "truncated_replies": 0, "replies_at_output_limit": 0,
                            "name_inferred_blocks": 0}
     causes: Counter = Counter()
     examples: dict[str, dict[str, Any]] = {}
     how: Counter = Counter()
     by_phase: Counter = Counter()
     refused_replies: list[dict[str, Any]] = []
+    refused_blocks: list[dict[str, Any]] = []  # blocks Aider applied (by its record) that were refused here
     drift: list[dict[str, Any]] = []
     phase, completion_tokens = "experiments", 0
     for k, turn in enumerate(turns):
@@ -253,7 +263,12 @@ def _replay(turns: list[Turn], ws: Workspace, transcript_dir: Path, output_limit
         out["aider_blocks_applied"] += n - len(record["failed_blocks"])
         for b in report.blocks:
             how[b.how or b.cause] += 1
+        aider_wrote = bool(record["applied"])
         for b in report.refused:
+            if aider_wrote and b.index not in record["failed_blocks"]:  # Aider applied this very block
+                out["aider_applied_blocks_refused"] += 1
+                refused_blocks.append({"line": turn.line, "block": b.index, "path": b.path, "cause": b.cause,
+                                       "message": b.message[:300]})
             causes[b.cause] += 1
             examples.setdefault(b.cause, {"line": turn.line, "phase": phase, "block": b.index, "path": b.path,
                                           "message": b.message[:600]})
@@ -275,6 +290,7 @@ def _replay(turns: list[Turn], ws: Workspace, transcript_dir: Path, output_limit
     out["outcomes"] = dict(how.most_common())
     out["blocks_by_phase"] = dict(by_phase)
     out["aider_applied_replies_refused_detail"] = refused_replies
+    out["aider_applied_blocks_refused_detail"] = refused_blocks
     out["drift"] = drift
     out["created_files"] = list(ws.created)
     out["final_files"] = _final_compare(ws, transcript_dir)
