@@ -9,7 +9,7 @@ whether the harness's records back it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from benchmark.validity.numbers import Quoted, quoted_numbers
 from scientist.latex import source as latex
@@ -36,7 +36,6 @@ class Claim:
     caption: str = ""
     section: str = ""  # the subsection (or bold run-in heading) it sits under
     in_label: bool = False  # table: the number is part of a row label or a header, not a cell value
-    siblings: tuple[str, ...] = field(default=(), compare=False)  # table: the other value cells of its row
     after: str = ""  # running text: what follows the number, up to the end of its clause ("(run~1)")
     at: int = -1  # running text: where the number starts in `sentence`
     in_list: tuple[int, int] = (0, 1)  # running text: its place in a list "0.945, 0.943 and 0.938", and the length
@@ -60,10 +59,6 @@ def _clause(text: str, start: int, end: int) -> str:
 def _window(text: str, start: int, end: int) -> str:
     """The words before the number, it, and three after: "accuracy (0.9998) for validation"."""
     return " ".join(text[:start].split()[-WINDOW_WORDS:] + [text[start:end]] + text[end:].split()[:3])
-
-
-def _locate(unit: str, q: Quoted, pos: int) -> re.Match[str] | None:
-    return re.compile(r"(?<![\d.])" + re.escape(q.text)).search(unit, pos)
 
 
 _LIST_GLUE = re.compile(r"\s*(?:\$|\\%|%|~)*\s*(?:,\s*(?:and\s+)?|\s+and\s+|;\s*)(?:\$|~)*\s*$")
@@ -140,7 +135,6 @@ def _table_claims(table: latex.Table, section: str, min_integer: int) -> list[Cl
     for r, row in enumerate(table.rows):
         header = r < table.header_rows
         label = " ".join(c.text for c in row[:label_cols])
-        values = tuple(c.text for c in row[label_cols:])
         for cell in row:
             if cell.spanned:
                 continue
@@ -149,7 +143,7 @@ def _table_claims(table: latex.Table, section: str, min_integer: int) -> list[Cl
                     quoted=q, where="table", clause=cell.text, sentence=cell.text, row=label,
                     group=heads.get(r, ""), column=" ".join(table.header(cell.col)) if not header else "",
                     caption=table.caption, section=section, in_label=header or cell.col < label_cols,
-                    window=cell.text, siblings=values))
+                    window=cell.text))
     return out
 
 

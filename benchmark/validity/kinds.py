@@ -143,13 +143,3 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
         if setting:
             return "setting", f"a setting ({setting.group('noun').strip()})"
     return "result", ""
-
-
-def _metric_nearer(clause: str, setting: str, evidence: Evidence) -> bool:
-    """The clause names a logged metric between the setting noun and the number, or right after the
-    number: "the batch accuracy reached NUM" is a result. A metric named as such is not a setting."""
-    at = clause.find("NUM")
-    s = clause.lower().find(setting.lower())
-    between = clause[min(s, at):max(s, at)] if s >= 0 and at >= 0 else clause
-    between = between.replace(setting, " ")
-    return names_metric(between, evidence) and not re.search(r"\bof\b|\bwith\b|\bto\b", between)
