@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 CHARS_PER_TOKEN = 3  # conservative for code and LaTeX
@@ -42,3 +43,16 @@ def summarize_final_info(info: dict[str, Any] | None) -> str:
 
     means = metric_means(info)
     return json.dumps(means if means is not None else info, default=str)
+
+
+def shown(path: Path, max_bytes: int) -> str:
+    """A sandbox-writable file for a prompt, read through safe_io under `max_bytes`: one that cannot
+    be shown (too big, a link, not a regular file) says why instead, and is never read whole."""
+    from scientist.sandbox import safe_io
+
+    try:
+        return safe_io.read_text(path, max_bytes=max_bytes)
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        return f"[{path.name} is not shown: {err.strerror or err}; it cannot be edited either]"

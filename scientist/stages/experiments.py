@@ -23,6 +23,7 @@ from scientist.execution import (
     run_command,
     run_dirs,
 )
+from scientist import prompting
 from scientist.prompting import budget_chars, clip, summarize_final_info
 from scientist.records import ExperimentAttempt, ExperimentRun, ExperimentsRecord, Idea, RunResults
 from scientist.rundir import IdeaDir, read_model, write_json, write_text
@@ -78,14 +79,8 @@ FILES = """Current files:
 
 
 def shown(path: Path) -> str:
-    """A file for the prompt, read under the edit cap (the code folder is sandbox-writable): a file
-    that cannot be shown says why instead, and is never read whole."""
-    try:
-        return safe_io.read_text(path, max_bytes=MAX_FILE_BYTES)
-    except FileNotFoundError:
-        return ""
-    except OSError as err:
-        return f"[{path.name} is not shown: {err.strerror or err}; it cannot be edited either]"
+    """A file for the prompt, read under the edit cap (the code folder is sandbox-writable)."""
+    return prompting.shown(path, MAX_FILE_BYTES)
 
 
 def editable_files(idea_dir: IdeaDir, created: list[str] | tuple[str, ...] = ()) -> dict[str, Path]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from scientist.edits import EDIT_FORMAT_HELP, MAX_FILE_BYTES, EditReport, NewFilePolicy, apply_reply
 from scientist.execution import failure_text, harness_files, run_command, run_dirs
-from scientist.prompting import budget_chars, clip, summarize_final_info
+from scientist.prompting import budget_chars, clip, shown, summarize_final_info
 from scientist.records import ExperimentsRecord, FigureNotes, Idea, PlotAttempt, PlotResult
 from scientist.rundir import IdeaDir
 from scientist.sandbox import safe_io
@@ -115,7 +115,7 @@ def _plot_loop(idea: Idea, idea_dir: IdeaDir, experiments: ExperimentsRecord, cl
         prompt = PROMPT.format(
             title=idea.title, runs=_runs_text(experiments), command=command,
             limit=f"{limit:.0f} seconds" if limit else "the harness's limit", edit_help=EDIT_FORMAT_HELP,
-            plot=clip(safe_io.read_text_or(files["plot.py"], max_bytes=MAX_FILE_BYTES), budget_chars(client, 0.3)),
+            plot=clip(shown(files["plot.py"], MAX_FILE_BYTES), budget_chars(client, 0.3)),
             notes=clip(idea_dir.notes.read_text() if idea_dir.notes.exists() else "", budget_chars(client, 0.15),
                        keep="tail"))
         turn = messages + [{"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}]

@@ -292,22 +292,29 @@ def compile_with_fixes(paper: Path, client: Any, system_prompt: str, settings: W
     tex_path = paper / f"{MAIN}.tex"
     out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
     rounds.append(CompileRound(round=0, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
-    for r in range(1, settings.fix_rounds + 1):
-        if out.ok:
-            break
+    r = continuations = 0
+    feedback = ""
+    while r - continuations < settings.fix_rounds and not out.ok:
+        r += 1
         prompt = FIX.format(errors="\n".join(out.errors), edit_help=EDIT_FORMAT_HELP,
                             context=error_context(safe_io.read_text_or(tex_path), out.errors)
                             or "(no line numbers)")
-        reply = client.complete([{"role": "system", "content": system_prompt},
-                                 {"role": "user", "content": prompt}],
-                                max_tokens=settings.max_tokens, purpose="latex_fix").text
-        report = apply_paper_edits(reply, paper)
+        resp = client.complete([{"role": "system", "content": system_prompt},
+                                {"role": "user", "content": f"{feedback}\n\n{prompt}".strip()}],
+                               max_tokens=settings.max_tokens, purpose="latex_fix")
+        report = apply_paper_edits(resp.text, paper)
+        feedback = report.feedback()
+        note = None
+        if (report.truncated or getattr(resp, "finish_reason", None) == "length") and continuations < 2:
+            continuations += 1  # cut off at the output limit: asked again, no round charged
+            feedback = feedback or "Your reply was cut off at the output limit: send fewer, smaller blocks."
+            note = "cut off at the output limit (not charged): " + feedback
         if not report.changed:
             rounds.append(CompileRound(round=r, ok=False, pdf=out.pdf is not None, errors=out.errors,
-                                       edit_error=report.feedback() or "no edit block in the reply"))
+                                       edit_error=note or feedback or "no edit block in the reply"))
             continue
         out = compile_latex(paper, MAIN, timeout=settings.compile_timeout_s)
-        rounds.append(CompileRound(round=r, ok=out.ok, pdf=out.pdf is not None, errors=out.errors))
+        rounds.append(CompileRound(round=r, ok=out.ok, pdf=out.pdf is not None, errors=out.errors, edit_error=note))
     return out.pdf
 
 

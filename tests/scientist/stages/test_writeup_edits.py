@@ -87,3 +87,19 @@ def test_the_fix_loop_takes_aider_style_blocks(tmp_path, scripted_client):
     pdf = writeup.compile_with_fixes(paper, client, "sys", writeup.WriteupSettings(fix_rounds=2), rounds)
     assert pdf is not None and [(r.round, r.ok) for r in rounds] == [(0, False), (1, True)]
     assert "badmacro" not in tex_path.read_text() and "alsobad" not in tex_path.read_text()
+
+
+@needs_tex
+def test_a_cut_off_fix_is_asked_again_without_spending_the_round(tmp_path, scripted_client):
+    d, paper = paper_dir(tmp_path)
+    tex_path = paper / "template.tex"
+    tex_path.write_text(tex_path.read_text().replace("INTRO HERE", "Steps \\badmacro{} \\citep{robbins1951stochastic}."))
+    cut = "latex/template.tex\n```latex\n<<<<<<< SEARCH\nSteps \\badmacro{} \\cite"
+    fix = block("latex/template.tex", "Steps \\badmacro{} \\citep{robbins1951stochastic}.\n",
+                "Steps \\citep{robbins1951stochastic}.\n")
+    client, script = scripted_client({"latex_fix": [cut, fix]})
+    rounds: list[CompileRound] = []
+    pdf = writeup.compile_with_fixes(paper, client, "sys", writeup.WriteupSettings(fix_rounds=1), rounds)
+    assert pdf is not None and rounds[-1].ok  # one round allowed, and still fixed: the cut-off cost nothing
+    assert "not charged" in rounds[1].edit_error
+    assert "cut off at the output limit" in script.prompts("latex_fix")[1]
