@@ -40,6 +40,10 @@ _GLUE = r"(?:\s*(?:of|=|:|to|is|was|at|set\s+to|equal\s+to|fixed\s+(?:at|to)|of\
 _SETTING_BEFORE = re.compile(r"(?P<noun>" + _SETTING.pattern + r")" + _GLUE + r"NUM", re.I)
 _SETTING_AFTER = re.compile(r"NUM\s*\$?\s*(?:\\?%)?\s*(?:(?!(?:across|on|for|in|over|with|at|by|from|per|and|or|of|the)\b)"
                             r"[A-Za-z]+[\s-]+)?(?P<noun>" + _SETTING.pattern + r")", re.I)
+# counts and splits of the data a run was given: "1,000 samples", "80% of the training data"
+_DATA_SIZE = re.compile(r"NUM\s*\$?\s*(?:(?:\\?%\s*)?of\s+(?:the\s+)?(?:\w+\s+)?(?:data|dataset|samples|examples|training\s+set)"
+                        r"|(?:training\s+|test\s+|validation\s+|generated\s+)?(?:samples|examples|data\s+points|"
+                        r"sequences|images|parameters|params|instances|trials)\b)", re.I)
 _THRESHOLD_NEAR = re.compile(
     r"(?:threshold|cut-?off|tolerance|confidence\s+(?:interval|level)|significance(?:\s+level)?)" + _GLUE + r"NUM"
     r"|NUM\s*\$?\s*(?:\\?%)?\s*(?:confidence|CI\b|threshold|cut-?off|significance)", re.I)
@@ -142,4 +146,6 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
         setting = _SETTING_BEFORE.search(window) or _SETTING_AFTER.search(window)
         if setting:
             return "setting", f"a setting ({setting.group('noun').strip()})"
+        if _DATA_SIZE.search(marked(claim.sentence, claim)):
+            return "setting", "a size of the data"
     return "result", ""

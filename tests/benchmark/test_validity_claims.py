@@ -100,3 +100,9 @@ def test_a_level_reached_in_so_many_steps_is_a_threshold_without_a_metric_named_
     t = {x.text: x for x in trace_results(
         "\\section{Results}\nThe baseline achieved 97\\% validation accuracy in 2363 steps on average.", ev)}
     assert t["97\\%"].kind == "threshold" and t["2363"].supported
+
+
+def test_sizes_of_the_data_are_settings():
+    t = traces("We generate 1,000 samples and train on 80\\% of the training data.")
+    assert t["1,000"].kind == "setting" and t["80\\%"].kind == "setting"
+    assert not any(x.counts for x in t.values())
