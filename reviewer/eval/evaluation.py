@@ -648,7 +648,7 @@ def cross_fitted_rows(
         row.calibrated = _oof_metric_sets(y, cv, frame["mean_rating"].to_numpy(float), n_resamples, seed)
         row.prob, row.prob_y = cv.prob, y
         row.notes.append("calibrated columns: out-of-fold P(accept), nested 5-fold CV on this dataset "
-                         f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))}); their intervals "
+                         f"(chosen per fold: {', '.join(sorted(set(cv.chosen)))}); their intervals: "
                          + NO_REFIT.format(what="nested-CV calibrator"))
         row.ci_refit, row.ci_method = False, "calibrated figures: " + NO_REFIT.format(what="nested-CV calibrator")
         row.ci_refit_scope = "calibrated"
