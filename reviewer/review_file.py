@@ -8,7 +8,8 @@ read), so they all see the paper in the same form:
 
 Anonymization (`reviewer.anonymize`) is on by default: `anonymize=False` reviews the text as given.
 The record lists the injection findings (`prompt_injection`) and what anonymization removed
-(`anonymization`).
+(`anonymization`). Many papers at once (live `bench reviewer eval`): `PaperPreparer` prepares them as
+review slots need them, in worker processes where that pays, then `areview_prepared` reviews each.
 """
 from __future__ import annotations
 
@@ -142,13 +143,6 @@ class PaperPreparer:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
         self._thread.shutdown(wait=False, cancel_futures=True)
-
-    async def __aenter__(self) -> PaperPreparer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _prepare_path(path: str, anonymize: bool) -> PreparedPaper:
