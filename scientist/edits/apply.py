@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from scientist.edits.match import Match, NoMatch, locate
+from scientist.edits.match import Match, NoMatch, locate, replace_elided
 from scientist.edits.parse import EditBlock, parse_reply
 from scientist.edits.report import BlockOutcome, EditReport
 from scientist.sandbox import safe_io
@@ -170,20 +170,56 @@ def _apply_one(block: EditBlock, buffers: _Buffers) -> BlockOutcome:
         buffers.text[path] = content + sep + block.replace  # Aider's reading of an empty SEARCH
         return BlockOutcome(**base, status="applied", how="appended",
                             note=(block.note + "; " if block.note else "") + "empty SEARCH: appended to the file")
+    how, note = "", ""
     try:
         match: Match = locate(content, block.search, block.replace)
+        new_text, how, note = content[:match.start] + match.replace + content[match.end:], match.how, match.note
     except NoMatch as err:
         if block.replace.strip() and _present(content, block.replace):
             return BlockOutcome(**base, status="unchanged", how="already_present",
                                 message="the REPLACE text is already in the file: nothing to do", note=block.note)
-        return BlockOutcome(**base, status="refused", cause=err.cause, message=str(err), note=block.note)
-    new_text = content[:match.start] + match.replace + content[match.end:]
+        found = _elided(content, block) if err.cause == "no_match" else None
+        if found is None and err.cause == "no_match":
+            elsewhere = _in_another_file(block, path, buffers)
+            if elsewhere is not None:
+                path, new_text, how, note = elsewhere
+                content = buffers.text[path]
+                found = new_text
+        if found is None:
+            return BlockOutcome(**base, status="refused", cause=err.cause, message=str(err), note=block.note)
+        new_text, how = found, how or "elided"
+        note = note or "'...' lines in SEARCH and REPLACE: each piece between them matched once"
     if len(new_text.encode()) > buffers.max_bytes:
         return BlockOutcome(**base, status="refused", cause="too_large",
                             message=f"the edited file would exceed {buffers.max_bytes} bytes", note=block.note)
     buffers.text[path] = new_text
-    note = "; ".join(n for n in (block.note, match.note) if n)
-    return BlockOutcome(**base, status="applied", how=match.how, note=note)
+    note = "; ".join(n for n in (block.note, note) if n)
+    return BlockOutcome(**base, status="applied", how=how, note=note)
+
+
+def _elided(content: str, block: EditBlock) -> str | None:
+    try:
+        return replace_elided(content, block.search, block.replace)
+    except NoMatch:
+        return None
+
+
+def _in_another_file(block: EditBlock, named: Path, buffers: _Buffers) -> tuple[Path, str, str, str] | None:
+    """Aider's fallback: a block whose SEARCH is not in the named file is applied to the one other
+    editable file that holds it (exactly once), and the outcome says so."""
+    hits = []
+    for path in dict.fromkeys(p for p in buffers.files.values() if p != named):
+        try:
+            content = buffers.load(path, next(k for k, v in buffers.files.items() if v == path))
+            match = locate(content, block.search, block.replace)
+        except (_Refused, NoMatch):
+            continue
+        if match.how in ("exact", "reindented", "trailing_whitespace", "within_line", "end_of_file"):
+            hits.append((path, content[:match.start] + match.replace + content[match.end:], match.how))
+    if len(hits) != 1:
+        return None
+    path, text, how = hits[0]
+    return path, text, how, f"the SEARCH text is not in {block.path} but in {buffers.names[path]}: applied there"
 
 
 def apply_blocks(blocks: list[EditBlock], files: dict[str, Path], *, new_files: NewFilePolicy | None = None,

@@ -14,6 +14,7 @@ that the model can copy them.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 
@@ -199,6 +200,29 @@ def locate(content: str, search: str, replace: str) -> Match:
                                        f"(lines {', '.join(str(w[0] + 1) for w in found[:5])}); copy it exactly, "
                                        "with enough surrounding lines to match one place")
     raise NoMatch("no_match", "the SEARCH text does not occur in the file." + nearest_lines(file_lines, search_lines))
+
+
+ELISION = re.compile(r"^[ \t]*\.\.\.[ \t]*\n", re.MULTILINE)
+
+
+def replace_elided(content: str, search: str, replace: str) -> str:
+    """Aider's reading of `...` lines: SEARCH and REPLACE elide the same stretches; each piece between
+    them must occur exactly once and is replaced by its counterpart. NoMatch otherwise."""
+    parts, subs = ELISION.split(search), ELISION.split(replace)
+    if len(parts) == 1 or len(parts) != len(subs):
+        raise NoMatch("no_match", "the SEARCH text does not occur in the file")
+    new = content
+    for part, sub in zip(parts, subs):
+        if not part.strip():
+            if sub.strip():
+                raise NoMatch("no_match", "a '...' piece of the SEARCH part is empty")
+            continue
+        at = _aligned(new, part)
+        if len(at) != 1:
+            raise NoMatch("ambiguous" if at else "no_match",
+                          f"a piece of the SEARCH text between '...' lines occurs {len(at)} times, not once")
+        new = new[:at[0]] + sub + new[at[0] + len(part):]
+    return new
 
 
 def nearest_lines(file_lines: list[str], search_lines: list[str], limit: int = 30) -> str:

@@ -125,9 +125,13 @@ minimal change; do not remove packages or sections.
 
 def editable_files(paper: Path) -> dict[str, Path]:
     """What a write-up reply may edit: the paper's LaTeX and its bibliography (by either name:
-    AI-Scientist prompts call them latex/template.tex, latex/references.bib)."""
-    tex, bib = paper / f"{MAIN}.tex", paper / "references.bib"
-    return {f"{MAIN}.tex": tex, f"latex/{MAIN}.tex": tex, "references.bib": bib, "latex/references.bib": bib}
+    AI-Scientist prompts call them latex/template.tex, latex/references.bib), and, as in the
+    published write-up's chat, the notes and experiment.py of the idea (paper/ sits in the idea's
+    folder). The runs are over and their evidence is the harness's own record, so these edits
+    change no result."""
+    tex, bib, idea = paper / f"{MAIN}.tex", paper / "references.bib", IdeaDir(paper.parent)
+    return {f"{MAIN}.tex": tex, f"latex/{MAIN}.tex": tex, "references.bib": bib, "latex/references.bib": bib,
+            "notes.txt": idea.notes, "experiment.py": idea.code / "experiment.py"}
 
 
 def apply_paper_edits(reply: str, paper: Path) -> EditReport:

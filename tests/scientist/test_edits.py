@@ -149,3 +149,18 @@ def test_a_planted_directory_link_does_not_carry_a_new_file_out(files, tmp_path)
     os.symlink(outside, code / "pkg")
     report = apply_reply(block("pkg/evil.py", "", "x = 1\n"), files, new_files=NewFilePolicy(root=code))
     assert report.refused and not (outside / "evil.py").exists()
+
+
+def test_a_block_naming_the_wrong_file_lands_in_the_one_editable_file_that_holds_it(files):
+    report = apply_reply(block("notes.txt", "STEPS = 100\n", "STEPS = 150\n"), files)
+    [outcome] = report.blocks
+    assert outcome.status == "applied" and "not in notes.txt but in experiment.py" in outcome.note
+    assert "STEPS = 150" in files["experiment.py"].read_text() and report.changed == ["experiment.py"]
+
+
+def test_elided_lines_apply_piece_by_piece_as_aider_reads_them(files):
+    search = "import math\n...\nSTEPS = 100\n"
+    replace = "import math\n...\nSTEPS = 300\n"
+    report = apply_reply(block("experiment.py", search, replace), files)
+    assert report.blocks[0].how == "elided" and "STEPS = 300" in files["experiment.py"].read_text()
+    assert "LR = 1e-3" in files["experiment.py"].read_text()  # the elided stretch is kept

@@ -103,3 +103,11 @@ def test_a_cut_off_fix_is_asked_again_without_spending_the_round(tmp_path, scrip
     assert pdf is not None and rounds[-1].ok  # one round allowed, and still fixed: the cut-off cost nothing
     assert "not charged" in rounds[1].edit_error
     assert "cut off at the output limit" in script.prompts("latex_fix")[1]
+
+
+def test_the_write_up_may_edit_the_paper_and_the_notes_never_the_harness(tmp_path):
+    d, paper = paper_dir(tmp_path)
+    names = set(writeup.editable_files(paper))
+    assert {"template.tex", "latex/template.tex", "references.bib", "notes.txt", "experiment.py"} <= names
+    report = writeup.apply_paper_edits(block("plot.py", "", "import os\n") + block("../../evil.tex", "", "x\n"), paper)
+    assert [b.cause for b in report.blocks] == ["not_allowed", "not_allowed"]
