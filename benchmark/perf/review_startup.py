@@ -10,10 +10,11 @@ fresh process (real client, litellm, injection scan, anonymization), with no res
   review phase   review phase starts -> last review saved; ideal = N * latency / c (one call per paper)
 
 The papers are real ICLR 2022 texts from the shared data when present (their preparation costs what
-it costs in use: injection scan and anonymization of a full paper), else generated ones.
+it costs in use: injection scan and anonymization of a full paper), else, or with --short, generated
+short ones (then the figures measure the review machinery itself: client, event loop, litellm).
 
 Run: python -m benchmark.perf.review_startup [--concurrency 1,16,64,256] [--latency 1.0]
-     [--papers-per-slot 2] [--prepare-workers N] [--json F]
+     [--papers-per-slot 2] [--prepare-workers N] [--short] [--json F]
 """
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ def real_dataset(root: Path, n: int) -> Path | None:
     return root
 
 
-def run_once(c: int, n: int, latency: float, workdir: Path, prepare_workers: int | None) -> dict:
-    data = real_dataset(workdir / "data", n) or make_dataset(workdir / "data", n)
+def run_once(c: int, n: int, latency: float, workdir: Path, prepare_workers: int | None, short: bool = False) -> dict:
+    real = None if short else real_dataset(workdir / "data", n)
+    data = real or make_dataset(workdir / "data", n)
     out = workdir / "out"
     with Stub(workdir / "stub", latency=latency) as stub:
         cmd = [sys.executable, "-m", "benchmark.cli", "reviewer", "eval", "--ratings", str(data / "ratings.tsv"),
@@ -70,7 +72,9 @@ def run_once(c: int, n: int, latency: float, workdir: Path, prepare_workers: int
     first_seen = min(r["t"] for r in requests)
     ideal = n * latency / c
     return {
-        "concurrency": c, "papers": n, "latency_s": latency, "calls": len(requests),
+        "concurrency": c, "papers": n, "papers_kind": "real ICLR 2022 texts" if real else "generated short",
+        "latency_s": latency,
+        "calls": len(requests),
         "prepare_workers": timing["prepare_workers"],
         "startup_s": round(start - launched, 2),
         "first_call_s": round(first_seen - start, 3),
@@ -87,14 +91,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency", type=float, default=1.0, help="seconds the stub takes per call")
     ap.add_argument("--papers-per-slot", type=int, default=2, help="N = this x c papers (at least 8)")
     ap.add_argument("--prepare-workers", type=int, default=None, help="override the automatic choice (0: a thread)")
+    ap.add_argument("--short", action="store_true", help="generated short papers instead of the real texts")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     results = []
+    print(f"papers: {'generated short' if args.short else 'real ICLR 2022 texts where present'}; "
+          f"stub latency {args.latency} s; one call per paper")
     print(f"{'c':>4} {'N':>5} {'workers':>7} {'start-up':>9} {'1st call':>9} {'phase':>8} {'ideal':>7} {'ratio':>6}")
     for c in (int(x) for x in args.concurrency.split(",")):
         n = max(8, args.papers_per_slot * c)
         with tempfile.TemporaryDirectory(prefix="review-startup-") as tmp:
-            r = run_once(c, n, args.latency, Path(tmp), args.prepare_workers)
+            r = run_once(c, n, args.latency, Path(tmp), args.prepare_workers, args.short)
         results.append(r)
         print(f"{c:>4} {n:>5} {r['prepare_workers']:>7} {r['startup_s']:>8.2f}s {r['first_call_s']:>8.3f}s "
               f"{r['review_phase_s']:>7.2f}s {r['ideal_s']:>6.2f}s {r['phase_over_ideal']:>5.2f}x", flush=True)
