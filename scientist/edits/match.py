@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 
@@ -79,29 +80,36 @@ def _reindent(lines: list[str], shift: tuple[str, str]) -> list[str]:
     return out
 
 
+MAX_PLACES = 64  # a SEARCH whose first line starts more windows than this is ambiguous, not scanned on
+
+
 def _windows(file_lines: list[str], search_lines: list[str], rstrip: bool, skip_blank: bool
              ) -> list[tuple[int, int, tuple[str, str]]]:
-    """Every (first line, end line, shift) where the search lines sit in the file."""
-    found = []
-    if skip_blank:
-        fidx = [k for k, ln in enumerate(file_lines) if ln.strip()]
-        s = [ln for ln in search_lines if ln.strip()]
-        if not s:
-            return []
-        for a in range(len(fidx) - len(s) + 1):
-            window = [file_lines[k] for k in fidx[a:a + len(s)]]
-            shift = _shift(window, s, rstrip)
-            if shift is not None:
-                found.append((fidx[a], fidx[a + len(s) - 1] + 1, shift))
-        return found
-    n = len(search_lines)
-    first = search_lines[0].strip() if n else ""
-    for a in range(len(file_lines) - n + 1):
-        if first and file_lines[a].strip() != first:
+    """Every (first line, end line, shift) where the search lines sit in the file. The work is
+    bounded: a file and a SEARCH of many identical lines (both can be hostile) give NoMatch
+    ('ambiguous') after MAX_PLACES candidate windows, never a scan of every line against every line."""
+    found: list[tuple[int, int, tuple[str, str]]] = []
+    idx = [k for k, ln in enumerate(file_lines) if ln.strip()] if skip_blank else list(range(len(file_lines)))
+    wanted = [ln for ln in search_lines if ln.strip()] if skip_blank else search_lines
+    if not wanted:
+        return []
+    # anchor on the SEARCH line that is rarest in the file: the fewest windows to verify
+    stripped = [file_lines[k].strip() for k in idx]
+    counts = Counter(stripped)
+    offset = min((k for k, ln in enumerate(wanted) if ln.strip()), key=lambda k: counts[wanted[k].strip()],
+                 default=0)
+    anchor = wanted[offset].strip()
+    tried = 0
+    for a in range(len(idx) - len(wanted) + 1):
+        if anchor and stripped[a + offset] != anchor:
             continue
-        shift = _shift(file_lines[a:a + n], search_lines, rstrip)
+        tried += 1
+        if tried > MAX_PLACES:
+            raise NoMatch("ambiguous", f"even the rarest line of the SEARCH text occurs in more than {MAX_PLACES} "
+                                       "places of the file; quote lines that occur once")
+        shift = _shift([file_lines[k] for k in idx[a:a + len(wanted)]], wanted, rstrip)
         if shift is not None:
-            found.append((a, a + n, shift))
+            found.append((idx[a], idx[a + len(wanted) - 1] + 1, shift))
     return found
 
 

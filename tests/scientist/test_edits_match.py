@@ -97,3 +97,14 @@ def test_a_sentence_quoted_from_a_paragraph_is_placed_inside_its_line():
     assert new == "Intro. Layer-wise rates help \\cite{a,b}. More text.\n" and how == "within_line"
     with pytest.raises(NoMatch):  # the same sentence twice: not one place
         locate(para + para, "Layer-wise rates help \\cite{a}.", "x")
+
+
+def test_hostile_repetition_is_refused_quickly_not_scanned_line_by_line():
+    import time
+
+    content = "x = 1\n" * 150_000  # what a run could leave in a file it may write
+    search = "x = 1\n" * 300 + "    zzz\n"
+    started = time.monotonic()
+    with pytest.raises(NoMatch):
+        locate(content, search, "y\n")
+    assert time.monotonic() - started < 3.0
