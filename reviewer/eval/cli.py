@@ -323,7 +323,10 @@ def audit_command(data_dir, anonymized, json_out, report_dir, text_baseline, fai
         data = result.model_dump(mode="json")
         if raw is not None:
             data["raw"] = raw.model_dump(mode="json", exclude={"text_top_terms"})
-        write_text_atomic(json_out, json.dumps(data, indent=2))
+        from reviewer.eval.text_rows_cache import json_safe
+
+        # strict JSON: an interval that does not exist (a marker found in no paper) is null, not NaN
+        write_text_atomic(json_out, json.dumps(json_safe(data), indent=2, allow_nan=False))
         click.echo(f"wrote {json_out}", err=True)
     if report_dir:
         from reviewer.eval.audit_report import write_audit_report

@@ -110,8 +110,14 @@ def test_cli_audit_keys_report_and_exit_codes(tmp_path):
     result = runner.invoke(main, ["data", "audit", str(tmp_path / "ds"), "--anonymized", "--fail-on-leak",
                                   "--resamples", "50", "--report", str(tmp_path / "rep"), "--json", str(out)])
     assert result.exit_code == 0, result.output
-    data = json.loads(out.read_text())
+    def no_nan(constant):
+        raise AssertionError(f"{constant} in the JSON")
+
+    data = json.loads(out.read_text(), parse_constant=no_nan)  # strict JSON
     assert data["anonymized"] and data["verdict"] == "clean" and data["raw"]["verdict"] == "leaky"
+    # after anonymization no paper carries an email: a constant marker, whose interval is undefined
+    assert data["markers"]["email"]["rate_accepted"] == 0 == data["markers"]["email"]["rate_rejected"]
+    assert data["markers"]["email"]["auc_ci"] == [None, None] and "CI undefined" in (tmp_path / "rep" / "audit.md").read_text()
     html = (tmp_path / "rep" / "audit.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "raw: AUC" in html and "anonymized: AUC" in html
     assert "https://" not in html.split("<body>", 1)[1].split("Label-leak", 1)[0]
