@@ -52,7 +52,8 @@ MENTION = _rx(L.MENTION)
 _PLACE = re.compile(r"(?:\b(?:in|within|throughout|from|of|dans|en|nel|nella|in|в|во|из)\s*$|在\s*$)", _FLAGS)
 _PLACE_AFTER = re.compile(r"^\s*(?:中|では|において|で)")
 
-_UNIT_END = re.compile(r"[.!?]+[\"'”’»)\]]*(?=\s)|[。！？]")
+# Only at the start of a run of marks, and bounded: "!!!!..." (1 MB of it) must stay linear.
+_UNIT_END = re.compile(r"(?<![.!?])[.!?]{1,8}[\"'”’»)\]]{0,4}(?=\s)|[。！？]")
 MAX_UNIT = 600  # longer stretches without punctuation (tables, code, references) are windowed
 _QUOTES_OPEN = "\"“„«「『‘'"
 _QUOTES_CLOSE = "\"”“»」』’'"
