@@ -1,6 +1,6 @@
 """Prompt-injection detector: false-positive rate on real papers, catch rate on injected variants.
 
-    python benchmark/perf/injection_fpr.py [--data ../shared/data] [--json OUT] [--pdf-dir DIR]
+    python -m benchmark.perf.injection_fpr [--data ../shared/data] [--json OUT] [--pdf-dir DIR]
 
 * FPR: every ICLR 2022 text in DATA/iclr2022/papers (1,019 real submissions) is scanned; any
   finding counts as a false positive (they were written before LLM reviewers existed).
@@ -9,6 +9,8 @@
 * Catch rate, PDF: every technique in `TECHNIQUES` on every PDF in DATA/ai_scientist_papers, each
   variant scanned on its own; caught = a finding of the expected kind on the injected page
   carrying at least 80% of the injected words. The clean PDFs are scanned too.
+* Per variant: the three pdflatex workshop papers of `benchmark/perf/injection_papers.py`;
+  false positives on the AI-Scientist run PDFs (DATA/ai_scientist_runs/*/*.pdf).
 * `--pdf-dir`: PDF false-positive rate on another folder of real PDFs (e.g. /usr/share/doc).
 Takes a few minutes on two cores.
 """
@@ -30,6 +32,32 @@ sys.path.insert(0, str(REPO))
 
 from reviewer.injection.scan import Finding, scan_pdf, scan_text
 from reviewer.injection.variants import INJECTIONS, TECHNIQUES, make_variant
+
+
+def workshop_variants() -> dict:
+    """Detection per variant on the three pdflatex workshop papers; their clean twins' findings."""
+    from benchmark.perf.injection_papers import build, papers, squash
+
+    rows, clean_flagged = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for paper in papers():
+            t = time.monotonic()
+            findings = scan_pdf(build(paper, Path(tmp)))
+            scan_s = time.monotonic() - t
+            for v in paper.variants:
+                hit = any(f.kind == v.kind and all(squash(p) in squash(f.text) for p in v.probes) for f in findings)
+                rows.append({"paper": paper.name, "variant": v.name, "caught": hit, "scan_s": round(scan_s, 2)})
+            if scan_pdf(build(paper, Path(tmp), injected=False)):
+                clean_flagged.append(paper.name)
+    return {"variants": len(rows), "caught": sum(r["caught"] for r in rows), "rows": rows,
+            "clean_twins_flagged": clean_flagged}
+
+
+def runs_pdf_fpr(data: Path) -> dict:
+    pdfs = sorted((data / "ai_scientist_runs").glob("*/*.pdf"))
+    t = time.monotonic()
+    flagged = [p.name for p in pdfs if scan_pdf(p)]
+    return {"pdfs": len(pdfs), "flagged": flagged, "seconds": round(time.monotonic() - t, 1)}
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -140,9 +168,20 @@ def main() -> None:
         sys.exit(f"no ICLR texts under {args.data / 'iclr2022' / 'papers'}")
     result: dict = {}
     started = time.monotonic()
+    result["workshop_papers"] = workshop_variants()
+    r = result["workshop_papers"]
+    print(f"Workshop papers: {r['caught']}/{r['variants']} variants caught; clean twins flagged: "
+          f"{r['clean_twins_flagged']}", flush=True)
+    for row in r["rows"]:
+        print(f"  {row['paper']:26s} {row['variant']:24s} {'caught' if row['caught'] else 'MISSED'}")
+    result["runs_pdf_fpr"] = runs_pdf_fpr(args.data)
+    r = result["runs_pdf_fpr"]
+    print(f"AI-Scientist run PDFs flagged: {len(r['flagged'])}/{r['pdfs']} ({r['seconds']} s) {r['flagged']}", flush=True)
+    t_iclr = time.monotonic()
     result["iclr_text_fpr"] = iclr_fpr(papers)
+    result["iclr_text_fpr"]["seconds"] = round(time.monotonic() - t_iclr, 1)
     r = result["iclr_text_fpr"]
-    print(f"FPR on {r['papers']} ICLR 2022 texts: {r['flagged']}/{r['papers']} = {r['fpr']:.4f} "
+    print(f"FPR on {r['papers']} ICLR 2022 texts ({r['seconds']} s): {r['flagged']}/{r['papers']} = {r['fpr']:.4f} "
           f"(95% CI {r['fpr_ci95'][0]:.4f}-{r['fpr_ci95'][1]:.4f})", flush=True)
     for item in r["flagged_papers"]:
         for f in item["findings"]:
