@@ -569,6 +569,11 @@ async def _start_up(client) -> None:  # noqa: ANN001
 # Papers prepared beyond the ones in review, per preparation worker: enough that a freed review
 # slot finds its next paper ready, few enough that memory stays bounded at any concurrency.
 PREPARE_AHEAD_PER_WORKER = 2
+# Review slots open at least this far apart. Opened all at once, hundreds of slots interleave the
+# few ms of CPU litellm spends on each call before its request leaves, so even the first request
+# leaves only after all of them; a few ms apart, the first leaves at once and the rest follow at the
+# pace the CPU allows anyway.
+SLOT_RAMP_S = 0.003
 
 
 async def _review_all(todo, papers_dir, config, client, preparer, records_dir, done, errors, started, *,
@@ -580,6 +585,15 @@ async def _review_all(todo, papers_dir, config, client, preparer, records_dir, d
     # waiters in order, so papers are prepared in dataset order and the first is sent first.
     held = asyncio.Semaphore(concurrency + PREPARE_AHEAD_PER_WORKER * max(1, preparer.workers))
     reviewing = asyncio.Semaphore(concurrency)
+    opening, next_open = asyncio.Lock(), [0.0]
+    loop = asyncio.get_running_loop()
+
+    async def ramp() -> None:
+        async with opening:  # FIFO: slots open in order, SLOT_RAMP_S apart
+            wait = next_open[0] - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            next_open[0] = loop.time() + SLOT_RAMP_S
 
     async def one(pid: str) -> None:
         async with held:
@@ -590,6 +604,7 @@ async def _review_all(todo, papers_dir, config, client, preparer, records_dir, d
                 return
             await asyncio.shield(started)  # start-up done: the review clock runs from here
             async with reviewing:
+                await ramp()
                 try:
                     record = await areview_prepared(prepared, config, client=client, paper_id=pid)
                 except Exception as err:  # one failed paper must not lose the others
