@@ -257,3 +257,27 @@ def test_a_figure_over_the_cap_or_with_a_non_utf8_name_is_no_figure_and_no_crash
     assert plots.list_figures(d.code) == ["ok.png"]
     paper = writeup.prepare_paper_dir(TEMPLATE, d, ["huge.png", "ok.png"])  # before: UnsafePath raised
     assert (paper / "ok.png").read_bytes() == b"\x89PNG small" and not (paper / "huge.png").exists()
+
+
+def test_a_failing_run_that_grows_experiment_py_to_2gb_sparse_costs_the_harness_nothing(tmp_path, scripted_client,
+                                                                                         bwrap_ready):
+    """Row 2 at the record's level: the run's 2 GB sparse experiment.py (4 GB disk budget, so the commit keeps
+    it) fails the run and is replaced by the code that ran before the next edit reads anything."""
+    grow = "f = open(__file__, 'r+')\nf.truncate(2 << 30)\nf.close()\nos._exit(1)"
+    client, _ = scripted_client({"experiments": [hostile(grow, say="Run 1: grow."),
+                                                 swap("LR = 0.1", "LR = 0.3", "Run 1 again."),
+                                                 "Stop.\nACTION: ABANDON"]})
+    warm, _ = scripted_client({"experiments": ["Nothing to do.\nACTION: ABANDON"]})
+    run_stage(tmp_path / "warm-up", warm)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rd = RunDir(tmp_path / "out")
+    d = rd.idea(IDEA.name)
+    settings = exp.ExperimentSettings(max_runs=1, max_fixes=2,
+                                      limits=SandboxLimits(wall_time_s=60, memory_mb=1024, disk_mb=4096))
+    record = exp.perform_experiments(IDEA, d, TEMPLATE, rd.baseline, client, "You are a scientist.", settings)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 64 * 1024  # KB: nothing read whole
+    attempts = record.runs[0].attempts
+    assert "2048.0 MB, over the harness's 16 MB cap" in attempts[0].error
+    assert "LR = 0.3" in (d.code / "experiment.py").read_text()  # the edit applied to the restored code
+    st = (d.code / "experiment.py").stat()
+    assert st.st_size < 1024 * 1024 and st.st_blocks * 512 < 1024 * 1024
