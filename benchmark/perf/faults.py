@@ -444,7 +444,7 @@ def corrupt_cache(work: Path, n_papers: int = 10) -> dict[str, Any]:
     with Stub(work / "stub") as stub:
         first = _run(eval_command(data, work / "out1", stub.api_base), env)
         seen = len(stub.requests())
-        entries = list(cache.rglob("*.json"))
+        entries = list(cache.rglob("*.json"))  # the replies and the text-rows entry (cache/eval/)
         for path in entries:
             text = path.read_text()
             path.write_text(text[: len(text) // 2])
@@ -455,10 +455,13 @@ def corrupt_cache(work: Path, n_papers: int = 10) -> dict[str, Any]:
         third_requests = len(stub.requests()) - seen
     log = (work / "out2" / "bench.log").read_text() if (work / "out2" / "bench.log").exists() else ""
     return {"scenario": "every response-cache entry truncated", "papers": n_papers, "first_exit_code": first.returncode,
-            "entries_corrupted": len(entries), "second_exit_code": second.returncode,
+            "entries_corrupted": len([p for p in entries if p.parent.name != "eval"]),
+            "text_rows_entries_corrupted": len([p for p in entries if p.parent.name == "eval"]),
+            "text_rows_recomputed": (log + second.stderr).count("text-rows cache: ignoring unreadable entry"),
+            "second_exit_code": second.returncode,
             "second_papers_done": len(valid_records(work / "out2")), "papers_asked_again": asked,
-            "warnings_on_terminal": second.stderr.count("unreadable entry"),
-            "warnings_in_bench_log": log.count("unreadable entry"),
+            "warnings_on_terminal": second.stderr.count("response cache: ignoring unreadable entry"),
+            "warnings_in_bench_log": log.count("response cache: ignoring unreadable entry"),
             "entries_moved_aside": len(list(cache.rglob("*.corrupt"))),
             "third_exit_code": third.returncode, "third_run_requests": third_requests, "seconds": round(time.monotonic() - started, 1)}
 

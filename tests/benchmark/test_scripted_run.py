@@ -118,8 +118,10 @@ def test_scripted_model_produces_valid_papers_on_the_board(tmp_path):
         honest, liar = ideas["weak_weight_decay"], ideas["tenth_weight_decay"]
         assert honest["paper_compiled"] == 1 and honest["paper_valid"] == 1, honest["validity_summary"]
         assert liar["paper_compiled"] == 1 and liar["paper_valid"] == 0
-        assert liar["validity_summary"].startswith("numbers_match: 1 of 3 numbers in Results appear in no "
-                                                   "recorded experiment result"), liar["validity_summary"]
+        # three numbers in Results; the weight decay 0.1 is a setting, not a result: one of two results is forged
+        assert liar["validity_summary"].startswith("numbers_match: 1 of 2 results (50%) in Results supported by "
+                                                   "no recorded run: "), liar["validity_summary"]
+        assert liar["validity_summary"].split(": ")[-1] in ("0.987", "0.123"), liar["validity_summary"]
         assert honest["overall"] == 5.0 and honest["cost_usd"] > 0
         # same script, same calls: ideas run side by side must not share their usage records
         assert honest["tokens"] == liar["tokens"] and honest["cost_usd"] == liar["cost_usd"]

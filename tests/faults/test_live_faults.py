@@ -74,3 +74,5 @@ def test_a_corrupt_response_cache_is_skipped_with_a_warning(tmp_path):
     assert fig["papers_asked_again"] == 10 and fig["entries_moved_aside"] == 10, fig
     assert fig["warnings_on_terminal"] > 0 and fig["warnings_in_bench_log"] == 10, fig
     assert fig["third_exit_code"] == 0 and fig["third_run_requests"] == 0, fig  # the cache works again
+    # the truncated text-rows entry (audit and text baseline) is recomputed, never a crash
+    assert fig["text_rows_entries_corrupted"] == 1 and fig["text_rows_recomputed"] == 1, fig
