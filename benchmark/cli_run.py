@@ -235,7 +235,7 @@ def _write_board(out_dir: Path) -> Path | None:
     rows = build_leaderboard([Path(out_dir)], [])
     if not rows:
         return None
-    written = write_leaderboard(rows, Path(out_dir), None)
+    written = write_leaderboard(rows, Path(out_dir), None, results=[Path(out_dir)])
     return written.get("html")
 
 
@@ -281,7 +281,7 @@ def leaderboard_command(results: tuple[Path, ...], imports: tuple[Path, ...], mo
         from reviewer.cli_support import fail
 
         fail("no results found: nothing to put on the board")
-    written = write_leaderboard(rows, out_dir, json_path)
+    written = write_leaderboard(rows, out_dir, json_path, results=list(results))
     click.echo(to_markdown(rows))
     for kind, path in written.items():
         click.echo(f"{kind}: {path}", err=True)

@@ -127,7 +127,7 @@ def run_demo(out_dir: Path, *, reviewer: str = DEFAULT_REVIEWER, on_event: Calla
     result = DemoResult(out_dir=out_dir, finished=summary.finished == 1 and not summary.errors)
     rows = build_leaderboard([results], [])
     if rows:
-        result.board_html = write_leaderboard(rows, out_dir)["html"]
+        result.board_html = write_leaderboard(rows, out_dir, results=[results])["html"]
     result.artefacts = _artefacts(results)
     from benchmark.results_db import ResultsDB
 

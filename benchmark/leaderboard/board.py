@@ -186,17 +186,22 @@ def build_leaderboard(results: list[Path], imports: list[ImportedRun] = ()) -> l
 def write_leaderboard(rows: list[LeaderboardRow], out_dir: Path, json_path: Path | None = None,
                       results: list[Path] = ()) -> dict[str, Path]:
     """leaderboard.md and .html, and why_not_valid.html beside them from the results databases
-    (`results`, else those in or one level below `out_dir`)."""
+    (`results`, else those in or one level below `out_dir`); each row with invalid papers links
+    to its part of that page."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"markdown": out_dir / "leaderboard.md", "html": out_dir / "leaderboard.html"}
     written["markdown"].write_text(to_markdown(rows))
-    written["html"].write_text(to_html(rows))
     databases = list(find_databases(list(results) or [out_dir]))
+    why_page, why_links = None, {}
     if databases:
-        from benchmark.leaderboard.why_not_valid import write_page
+        from benchmark.leaderboard import why_not_valid
 
-        written["why_not_valid"] = write_page(databases, out_dir / "why_not_valid.html")
+        papers = [p for db in databases for p in why_not_valid.invalid_papers(db)]
+        written["why_not_valid"] = why_not_valid.write_page(papers, out_dir / why_not_valid.PAGE_NAME)
+        why_page = why_not_valid.PAGE_NAME
+        why_links = {(p.model, p.template): why_not_valid.link(p.model, p.template) for p in papers}
+    written["html"].write_text(to_html(rows, why_page=why_page, why_links=why_links))
     if json_path is not None:
         json_path = Path(json_path)
         json_path.parent.mkdir(parents=True, exist_ok=True)

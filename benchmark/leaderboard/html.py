@@ -18,7 +18,7 @@ _SORT_KEYS: list[Any] = [
     lambda r: r.mean_p_accept, lambda r: r.cost_usd, lambda r: r.cost_per_idea, lambda r: r.cost_per_valid_paper,
     lambda r: r.wall_time_s, lambda r: r.incidents,
 ]
-DEFAULT_SORT = MAIN_COLUMNS.index("Valid")
+DEFAULT_SORT = MAIN_COLUMNS.index("Valid")  # also where a row links to its invalid papers
 
 def score_plot(rows: list[LeaderboardRow]) -> str | None:
     """Box plot of every reviewed paper's Overall score, valid papers' scores marked on top."""
@@ -99,7 +99,11 @@ def _cells(texts: list[str], keys: list[Any], r: Any) -> list[tuple[str, str | N
     return out
 
 
-def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard") -> str:
+def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard", why_page: str | None = None,
+            why_links: dict[tuple[str, str], str] | None = None) -> str:
+    """`why_page`: the why-not-valid page written beside this one, if any; `why_links`: per
+    (model, template) with invalid papers, the relative link to its part of that page."""
+    why_links = why_links or {}
     plots = [("Score distributions", score_plot(rows)), ("Valid papers against cost (Pareto view)", pareto_plot(rows))]
     ours = [r for r in rows if r.source == "bench run"]
     checks = None
@@ -111,11 +115,12 @@ def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard")
     page_boards = [{
         "id": "leaderboard" if i == 0 else f"leaderboard-{i + 1}", "panel": panel, "infra": infra_notes(board),
         "rows": [{"imported": r.source != "bench run", "source": r.source,
+                  "why": why_links.get((r.model, r.template)) if r.source == "bench run" else None,
                   "cells": _cells(table_cells(r), _SORT_KEYS, r)} for r in board],
     } for i, (panel, board) in enumerate(boards(rows))]
     return render_page(
         "leaderboard.html.j2", title=title, boards=page_boards, columns=list(zip(_KEYS, MAIN_COLUMNS)),
-        default_sort=DEFAULT_SORT, checks=checks, figures=plots,
+        default_sort=DEFAULT_SORT, why_column=DEFAULT_SORT, why_page=why_page, checks=checks, figures=plots,
         run_notes=[f"{r.model} / {r.template}, {n}" for r in rows for n in r.run_notes],
         imported=[f"{r.model} / {r.template}: {r.source}, accept rate {fmt(r.accept_rate, digits=2, count=False)}"
                   for r in rows if r.source != "bench run"],

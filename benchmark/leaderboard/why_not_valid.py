@@ -5,7 +5,9 @@ supports it or why none does. Reads only what runs recorded (results.sqlite and 
 Rendered by the suite's one HTML mechanism (its base page and stylesheet)."""
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 from functools import cache
 from pathlib import Path
@@ -17,6 +19,7 @@ from benchmark.validity.checks import VALIDITY_RECORD
 from benchmark.validity.support import ClaimTrace
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+PAGE_NAME = "why_not_valid.html"
 
 
 class InvalidPaper(BaseModel):
@@ -93,14 +96,32 @@ def _environment():
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 
 
+def anchor(model: str, template: str) -> str:
+    """The page's id for one model × template's papers (readable, and unique through a short hash)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{model}-{template}").strip("-").lower()[:60]
+    digest = hashlib.sha1(f"{model}\0{template}".encode()).hexdigest()[:8]
+    return f"invalid-{slug}-{digest}"
+
+
+def link(model: str, template: str) -> str:
+    """Where the leaderboard (written beside this page) links a row's invalid papers: relative, so
+    the reports folder works opened from disk."""
+    return f"{PAGE_NAME}#{anchor(model, template)}"
+
+
 def to_html(papers: list[InvalidPaper], title: str = "Why papers were not valid") -> str:
     from reviewer.html_report import stylesheet
 
+    # one model × template's papers together, the first of them carrying the group's anchor
+    shown, seen = [], set()
+    for p in sorted(papers, key=lambda p: (p.model, p.template)):
+        key = (p.model, p.template)
+        shown.append({**p.model_dump(), "anchor": None if key in seen else anchor(*key)})
+        seen.add(key)
     return _environment().get_template("why_not_valid.html.j2").render(
-        title=title, stylesheet=stylesheet(), papers=[p.model_dump() for p in papers])
+        title=title, stylesheet=stylesheet(), papers=shown)
 
 
-def write_page(databases: list[Path], out: Path) -> Path:
-    papers = [p for db in databases for p in invalid_papers(db)]
+def write_page(papers: list[InvalidPaper], out: Path) -> Path:
     out.write_text(to_html(papers), encoding="utf-8")
     return out

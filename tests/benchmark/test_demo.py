@@ -65,6 +65,7 @@ def test_demo_with_a_scripted_reviewer_makes_every_artefact(tmp_path, monkeypatc
     assert all(path.exists() for _, path in result.artefacts)
     assert result.valid is True, result.validity
     assert result.board_html is not None and SCRIPTED_MODEL in result.board_html.read_text()
+    assert (result.board_html.parent / "why_not_valid.html").is_file()  # beside the board, from the run's results
     db = sqlite3.connect(tmp_path / "demo" / "results" / "results.sqlite")
     # a template given by path: named by its folder in the database and the results tree
     assert [tuple(r) for r in db.execute("SELECT model, template FROM runs")] == [(SCRIPTED_MODEL, "logreg_demo")]
