@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,39 +112,70 @@ def remove_at(dfd: int, name: str) -> None:
             os.close(fd)
 
 
+_Entry = tuple[_Level, str, str, os.stat_result, str]  # level, name, relative path, lstat, kind
+
+
+def _walk(top: _Level, findings: list[Finding], descend: Callable[[_Level, str, str, os.stat_result], _Level], *,
+          max_entries: int, max_depth: int, skip: set[str] = frozenset(), prune: bool = False) -> Iterator[_Entry]:
+    """Every entry below `top` that is not a directory, depth first in name order (`skip`: relative
+    paths passed over). A directory is entered through `descend`, which returns its open level; one
+    deeper than `max_depth` is recorded and not entered (`prune`: and removed); past `max_entries`
+    the walk is recorded and stops. Every level still open is closed when the walk ends or is closed."""
+    stack = [top]
+    seen = 0
+    try:
+        while stack:
+            level = stack[-1]
+            if not level.names:
+                stack.pop().close()
+                continue
+            name = level.names.pop()
+            rel = level.prefix + name
+            if rel in skip:
+                continue
+            seen += 1
+            if seen > max_entries:
+                findings.append(_too_many(max_entries))
+                return
+            st = _lstat_at(level.fd, name)
+            if st is None:
+                continue
+            kind = kind_of(st)
+            if kind != "dir":
+                yield level, name, rel, st, kind
+            elif level.depth + 1 > max_depth:
+                findings.append(_too_deep(rel, max_depth))
+                if prune:
+                    remove_at(level.fd, name)
+            else:
+                stack.append(descend(level, name, rel, st))
+    finally:
+        for level in stack:
+            level.close()
+
+
+def _scan_dir(level: _Level, name: str, rel: str, st: os.stat_result) -> _Level:
+    if st.st_mode & SPECIAL_BITS & ~stat.S_ISGID:
+        os.chmod(name, stat.S_IMODE(st.st_mode) & ~SPECIAL_BITS, dir_fd=level.fd, follow_symlinks=False)
+    sub = os.open(name, DIR_FLAGS, dir_fd=level.fd)
+    try:
+        return _Level(sub, rel + "/", level.depth + 1, _listing(sub))
+    except BaseException:
+        os.close(sub)
+        raise
+
+
 def scan_tree(root: Path, *, max_entries: int = MAX_ENTRIES, max_depth: int = MAX_DEPTH) -> list[Finding]:
     """Post-run scan in place: remove symlinks, FIFOs, sockets and devices, strip setuid/setgid bits,
     and remove what lies deeper than `max_depth` or past `max_entries` (each recorded)."""
     findings: list[Finding] = []
-    seen = 0
     with open_dir(root) as root_fd:
-        stack = [_Level(os.dup(root_fd), "", 0, _listing(root_fd))]
-        try:
-            while stack:
-                level = stack[-1]
-                if not level.names:
-                    stack.pop().close()
-                    continue
-                name = level.names.pop()
-                rel, dfd = level.prefix + name, level.fd
-                seen += 1
-                if seen > max_entries:
-                    findings.append(_too_many(max_entries))
-                    break
-                st = _lstat_at(dfd, name)
-                if st is None:
-                    continue
-                kind = kind_of(st)
-                if kind == "dir":
-                    if level.depth + 1 > max_depth:
-                        findings.append(_too_deep(rel, max_depth))
-                        remove_at(dfd, name)
-                        continue
-                    if st.st_mode & SPECIAL_BITS & ~stat.S_ISGID:
-                        os.chmod(name, stat.S_IMODE(st.st_mode) & ~SPECIAL_BITS, dir_fd=dfd, follow_symlinks=False)
-                    sub = os.open(name, DIR_FLAGS, dir_fd=dfd)
-                    stack.append(_Level(sub, rel + "/", level.depth + 1, _listing(sub)))
-                elif kind == "file":
+        top = _Level(os.dup(root_fd), "", 0, _listing(root_fd))
+        with closing(_walk(top, findings, _scan_dir, max_entries=max_entries, max_depth=max_depth,
+                           prune=True)) as entries:
+            for level, name, rel, st, kind in entries:
+                dfd = level.fd
+                if kind == "file":
                     if st.st_mode & SPECIAL_BITS:
                         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
                         try:
@@ -155,9 +187,6 @@ def scan_tree(root: Path, *, max_entries: int = MAX_ENTRIES, max_depth: int = MA
                 else:
                     findings.append(_special(kind, rel, dfd, name))
                     os.unlink(name, dir_fd=dfd)
-        finally:
-            for level in stack:
-                level.close()
     return findings
 
 
@@ -194,35 +223,19 @@ def commit_tree(upper: Path, dest: Path, *, owner: tuple[int, int] | None = None
     deeper than `max_depth`, and entries past `max_entries`, are refused and recorded.
     """
     findings: list[Finding] = []
-    total = seen = 0
+    total = 0
+
+    def descend(level: _Level, name: str, rel: str, st: os.stat_result) -> _Level:
+        return _commit_dir(level.fd, level.dest_fd, name, rel, st, level.depth + 1, owner, whiteouts)
+
     with open_dir(upper) as ufd, open_dir(dest) as dfd:
-        stack = [_Level(os.dup(ufd), "", 0, _listing(ufd), dest_fd=os.dup(dfd))]
-        try:
-            while stack:
-                level = stack[-1]
-                if not level.names:
-                    stack.pop().close()
-                    continue
-                name = level.names.pop()
-                rel = level.prefix + name
-                if rel in skip:
-                    continue
-                seen += 1
-                if seen > max_entries:
-                    findings.append(_too_many(max_entries))
-                    break
+        top = _Level(os.dup(ufd), "", 0, _listing(ufd), dest_fd=os.dup(dfd))
+        with closing(_walk(top, findings, descend, max_entries=max_entries, max_depth=max_depth,
+                           skip=skip)) as entries:
+            for level, name, rel, st, kind in entries:
                 ufd_, dfd_ = level.fd, level.dest_fd
-                st = _lstat_at(ufd_, name)
-                if st is None:
-                    continue
-                kind = kind_of(st)
                 if whiteouts and kind == "device" and stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # deleted
                     remove_at(dfd_, name)
-                elif kind == "dir":
-                    if level.depth + 1 > max_depth:
-                        findings.append(_too_deep(rel, max_depth))
-                        continue
-                    stack.append(_commit_dir(ufd_, dfd_, name, rel, st, level.depth + 1, owner, whiteouts))
                 elif kind == "file":
                     if max_total_bytes is not None and total + st.st_size > max_total_bytes:
                         findings.append(Finding("disk_limit", f"{printable(rel)}: not kept, the run's files add up "
@@ -236,9 +249,6 @@ def commit_tree(upper: Path, dest: Path, *, owner: tuple[int, int] | None = None
                     _commit_file(ufd_, dfd_, name, st, owner)
                 else:
                     findings.append(_special(kind, rel, ufd_, name))
-        finally:
-            for level in stack:
-                level.close()
     return findings
 
 
