@@ -1,6 +1,6 @@
 """How often `numbers_match` accepts forged numbers, and how it does on hand-labelled numbers.
 
-    python -m benchmark.perf.numbers [--runs DIR] [--idea-dir OUT/<idea> ...] [--seed 0] [--json OUT]
+    python -m benchmark.perf.numbers [--runs DIR] [--idea-dir OUT/<idea> ...] [--seed 0] [--every] [--json OUT]
 
 Forgeries: every Results number that the check traces to one logged value of a run (a direct
 result) is replaced, one at a time and in place (its sentence, table row and column kept), by
@@ -9,7 +9,9 @@ result) is replaced, one at a time and in place (its sentence, table row and col
 - another metric of the same run (same dataset where the log has datasets), at the same precision;
 - an invented value: the true value times a factor drawn uniformly from [0.7, 1.3], at the same
   precision (derived results, such as "a 61% reduction", are forged this way too, reported apart).
-A forgery is written only where it differs from the true value as written. Accepted: the check
+A forgery is written only where it differs from the true value as written. One forgery of each
+kind is drawn per number; `--every` forges every distinct other run's value and every other
+metric's value of each number instead (a figure that no draw decides). Accepted: the check
 still calls the number supported (or no longer a result). Targets: another run <= 10%,
 another metric <= 10%, invented <= 3%.
 
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from benchmark.validity.claims import Claim, with_quoted
 from benchmark.validity.evidence import Evidence, RunLog, read_idea_folder, read_results_dir
+from benchmark.validity.consistency import consistent
 from benchmark.validity.support import ClaimTrace, trace, traced_claims, value_matches
 
 KINDS = ("another run", "another metric", "invented")
@@ -61,22 +64,24 @@ def _same_as_written(text: str, claim: Claim) -> bool:
     return text.replace("\\%", "").replace(",", "") == claim.text.replace("\\%", "").replace(",", "").replace("%", "")
 
 
-def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Random) -> dict[str, str]:
-    """One forged writing of the claim's number per kind, where one exists."""
+def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Random,
+              every: bool = False) -> list[tuple[str, str]]:
+    """(kind, forged writing) of the claim's number: one per kind where one exists, drawn at random;
+    with `every`, one per distinct other run's (and other metric's) value."""
     if t.kind == "derived" and t.supported and t.value is not None and claim.quoted.exponent == 0:
         # a relative change or aggregate: its true value times 0.7-1.3 (reported apart)
         for _ in range(20):
             value = claim.quoted.value * rng.uniform(0.7, 1.3)
             w = f"{value:.{claim.quoted.decimals}f}" + ("\\%" if claim.quoted.percent else "")
             if not _same_as_written(w, claim):
-                return {"invented derived": w}
-        return {}
+                return [("invented derived", w)]
+        return []
     if t.kind != "result" or not t.supported or not t.run or "," in t.run or t.metric is None:
-        return {}
+        return []
     item = next((v for v in evidence.results() if v.run == t.run and v.name == t.metric and v.value == t.value), None)
     if item is None:
-        return {}
-    out: dict[str, str] = {}
+        return []
+    out: list[tuple[str, str]] = []
     others = [v for v in evidence.results() if v.name == item.name and v.run != item.run and v.role == item.role
               and v.seed == item.seed]
     metrics = [v for v in evidence.results() if v.run == item.run and v.metric != item.metric and v.role == "mean"
@@ -86,16 +91,15 @@ def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Rando
         return bool(w) and not _same_as_written(w, claim) and not value_matches(with_quoted(claim, w).quoted, item)
 
     for kind, pool in (("another run", others), ("another metric", metrics)):
-        texts = [(w, v) for w, v in ((written(v.value, claim), v) for v in pool) if forged(w)]
-        if texts:
-            w, v = rng.choice(texts)
-            out[kind] = w
+        texts = list({w: (w, v) for w, v in ((written(v.value, claim), v) for v in pool) if forged(w)}.values())
+        for w, v in (texts if every else [rng.choice(texts)] if texts else []):
+            out.append((kind, w))
             if kind == "another run":
-                out["baseline swap" if "run_0" in (v.run, item.run) else "method swap"] = w
+                out.append(("baseline swap" if "run_0" in (v.run, item.run) else "method swap", w))
     for _ in range(20):
         w = written(item.value * rng.uniform(0.7, 1.3), claim)
         if forged(w):
-            out["invented"] = w
+            out.append(("invented", w))
             break
     return out
 
@@ -104,23 +108,28 @@ SPLIT = ("baseline swap", "method swap")
 EXTRA = ("invented derived",)
 
 
-def counts_split_accepted(claim: Claim, text: str, evidence: Evidence, names) -> bool:
-    forged = trace(with_quoted(claim, text), evidence, names)
-    return not (forged.counts and forged.supported is False)
+def forged_trace(raw: list[tuple[Claim, ClaimTrace]], i: int, text: str, evidence: Evidence, names) -> ClaimTrace:
+    """The trace of claim `i` written as `text`, read with every other number of the paper as it
+    stands (the consistency of quotes of one method's metric is a whole-paper rule)."""
+    claim = with_quoted(raw[i][0], text)
+    pairs = list(raw)
+    pairs[i] = (claim, trace(claim, evidence, names))
+    return consistent(pairs, evidence)[i][1]
 
 
-def paper_figures(tex: str, evidence: Evidence, notes: str, rng: random.Random) -> dict:
+def paper_figures(tex: str, evidence: Evidence, notes: str, rng: random.Random, every: bool = False) -> dict:
     pairs, names = traced_claims(tex, evidence, notes=notes)
+    raw = [(c, trace(c, evidence, names)) for c, _ in pairs]  # before the consistency pass
     counts: dict[str, list[int]] = {k: [0, 0] for k in (*KINDS, *SPLIT, *EXTRA)}
     examples: dict[str, list[str]] = defaultdict(list)
-    for claim, t in pairs:
-        for kind, text in forgeries(claim, t, evidence, rng).items():
+    for i, (claim, t) in enumerate(pairs):
+        for kind, text in forgeries(claim, t, evidence, rng, every):
+            forged = forged_trace(raw, i, text, evidence, names)
+            accepted = not (forged.counts and forged.supported is False)
             if kind in SPLIT:
                 counts[kind][0] += 1
-                counts[kind][1] += counts_split_accepted(claim, text, evidence, names)
+                counts[kind][1] += accepted
                 continue
-            forged = trace(with_quoted(claim, text), evidence, names)
-            accepted = not (forged.counts and forged.supported is False)
             counts[kind][0] += 1
             counts[kind][1] += accepted
             if accepted and len(examples[kind]) < 3:
@@ -185,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idea-dir", type=Path, action="append", default=[],
                         help="an idea folder of ours (OUT/.../<idea> with paper/ and results/); repeatable")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--every", action="store_true",
+                        help="forge every other run's and every other metric's value of each number, not one drawn")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     papers: dict[str, tuple[str, Evidence, str]] = {}
@@ -198,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if not papers:
         raise SystemExit(f"no paper with logs under {args.runs} or --idea-dir: nothing to measure")
     rng = random.Random(args.seed)
-    figures = {name: paper_figures(tex, ev, notes, rng) for name, (tex, ev, notes) in papers.items()}
+    figures = {name: paper_figures(tex, ev, notes, rng, args.every) for name, (tex, ev, notes) in papers.items()}
     total = {k: [sum(f["forgeries"][k][0] for f in figures.values()), sum(f["forgeries"][k][1] for f in figures.values())]
              for k in (*KINDS, *SPLIT, *EXTRA)}
     print(f"{'paper':<34} {'results':>7} {'unsupp.':>7}  " + "  ".join(f"{k + ' acc.':>20}" for k in KINDS))

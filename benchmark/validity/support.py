@@ -22,7 +22,7 @@ import statistics
 from collections import Counter, defaultdict
 from itertools import permutations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from benchmark.validity import kinds
 from benchmark.validity.claims import Claim
@@ -53,6 +53,10 @@ class ClaimTrace(BaseModel):
     how: str = ""  # how the run was read ("named: run_2", "no run named: unique to run_3", ...)
     why: str = ""  # why it is not supported, or what kind of non-result it is
     context: str = ""  # the clause, or "row | column" of the cell
+    # a result's reading, kept for the consistency pass (`benchmark.validity.consistency`), not written out:
+    scope: list[str] = Field(default_factory=list, exclude=True)  # the runs its words name or imply
+    scope_from: str = Field(default="", exclude=True)  # where they were read: clause, row, column, caption, ...
+    candidates: dict[str, list[str]] = Field(default_factory=dict, exclude=True)  # metric -> runs matching it
 
     @property
     def counts(self) -> bool:
@@ -143,7 +147,9 @@ def attribution(claim: Claim, names: RunNames) -> tuple[Mention, str]:
         levels = [("row", f"{claim.row} {claim.group}"), ("column", claim.column), ("caption", claim.caption),
                   ("section", claim.section)]
     else:
-        at = claim.sentence.find(claim.clause)
+        # the clause that holds this number (the same words may stand earlier in the sentence)
+        at = claim.sentence.rfind(claim.clause, 0, claim.at + len(claim.clause)) if claim.at >= 0 \
+            else claim.sentence.find(claim.clause)
         # the words after its clause speak of something else ("..., while the baseline failed")
         levels = [("clause", claim.clause), ("sentence", claim.sentence[:at] if at > 0 else ""),
                   ("paragraph", claim.before), ("section", claim.section)]
@@ -151,8 +157,29 @@ def attribution(claim: Claim, names: RunNames) -> tuple[Mention, str]:
         m = _last_mention(names, text, baseline_only=where != "paragraph") if where in ("paragraph", "sentence") \
             else names.mention(text)
         if m:
-            return _from_to(claim, m, where), where
+            read = _from_to(claim, m, where)
+            return (_subject_clause(names, text, m) if where == "sentence" and read == m else read), where
     return NONE, ""
+
+
+_CLAUSES = re.compile(r"[,;]\s*|\s+(?:while|whereas|but|yet)\s+", re.I)
+_COMPARED = re.compile(r"^\s*(?:compared\s+(?:to|with)|relative\s+to|unlike|than|versus|vs\.?|over|against|"
+                       r"as\s+opposed\s+to|in\s+contrast\s+to)\b", re.I)
+
+
+def _subject_clause(names: RunNames, prefix: str, m: Mention) -> Mention:
+    """Where the words before a number name the baseline and other runs ("The baseline required
+    4720 steps, while negation reduced this to 1343"), the last clause naming a run other than the
+    baseline (not a comparison: "compared to Run 1") is what the number is about."""
+    if "run_0" not in m.runs or not m.runs - {"run_0"}:
+        return m
+    for part in reversed(_CLAUSES.split(prefix)):
+        if _COMPARED.match(part):
+            continue
+        found = names.mention(part)
+        if found and found.runs - {"run_0"}:
+            return found
+    return m
 
 
 def _from_to(claim: Claim, m: Mention, where: str) -> Mention:
@@ -187,8 +214,16 @@ def _naming(item: Logged, words: frozenset[str]) -> int:
     return sum(any(_related(w, k) for w in words) for k in item.words)
 
 
-def _datasets_named(evidence: Evidence, text: str) -> set[str]:
+# how a paper names a dataset whose key abbreviates an operation ("x_plus_y": "addition")
+_DATASET_WORDS = {"plus": ("addition", "add", "sum"), "minus": ("subtraction", "subtract"),
+                  "div": ("division", "divide"), "mul": ("multiplication", "multiply", "product"),
+                  "times": ("multiplication", "multiply", "product"), "perm": ("permutation",)}
+
+
+def datasets_named(evidence: Evidence, text: str) -> set[str]:
+    """The datasets of the records that `text` names, by key or by their words."""
     words = _words(text)
+    words |= {part for w in words for part, names in _DATASET_WORDS.items() if any(_related(w, n) for n in names)}
     low = text.lower().replace("\\_", "_")
     named = set()
     for d in evidence.datasets:
@@ -205,7 +240,8 @@ def _metric_contexts(claim: Claim) -> list[str]:
     marked = kinds.marked(claim.sentence, claim)
     before_number = marked.split("NUM", 1)[0]
     after = re.split(r"[,;:.]|\s(?:and|while|whereas|but)\s", claim.after, maxsplit=1)[0]  # "(0.9998) for validation"
-    return [claim.clause, " ".join(before_number.split()[-8:]) + " " + after, before_number, claim.window,
+    return [claim.clause, " ".join(before_number.split()[-3:]) + " " + after,
+            " ".join(before_number.split()[-8:]) + " " + after, before_number, claim.window,
             claim.sentence, claim.section]
 
 
@@ -229,7 +265,11 @@ def metric_pool(claim: Claim, evidence: Evidence) -> tuple[list[Logged], str]:
     pool = [v for v in evidence.results()
             if (v.role == "seed" and seeds and not spread) or (v.role != "seed" and _spread_roles(v) == spread)]
     strong = f"{claim.clause} {claim.sentence}" if claim.where == "text" else f"{claim.row} {claim.group} {claim.column}"
-    datasets = _datasets_named(evidence, strong)
+    datasets = datasets_named(evidence, strong)
+    if not datasets and claim.where == "text":
+        # the dataset a paragraph is about is often named once, at its start ("On the permutation task, ...")
+        last = next((s for s in reversed(re.split(r"(?<=[.!?])\s+", claim.before)) if datasets_named(evidence, s)), "")
+        datasets = datasets_named(evidence, last) if last else set()
     if datasets and any(v.dataset in datasets for v in pool):
         pool = [v for v in pool if v.dataset in datasets or not v.dataset]
     for context in _metric_contexts(claim):
@@ -402,8 +442,12 @@ def trace(claim: Claim, evidence: Evidence, names: RunNames) -> ClaimTrace:
         found_runs = sorted({v.run for v in own})
         if not runs:
             how = f"no run named: {'unique to ' if len(found_runs) == 1 else 'the same in '}{', '.join(found_runs)}"
+        candidates: dict[str, set[str]] = defaultdict(set)
+        for v in own:
+            candidates[v.name].add(v.run)
         return ClaimTrace(kind="result", supported=True, run=",".join(found_runs), metric=best.name,
-                          value=best.value, how=how, **base)
+                          value=best.value, how=how, scope=sorted(runs), scope_from=where,
+                          candidates={k: sorted(v) for k, v in candidates.items()}, **base)
     derived = derived_support(claim, evidence, runs)
     if derived is not None:
         what, value, run = derived
@@ -445,5 +489,8 @@ def traced_claims(tex: str, evidence: Evidence, *, notes: str = "", min_integer:
     names = run_names(evidence.runs, notes=notes, paper=latex.document_body(latex.strip_comments(tex)),
                       title=paper_title(tex) or (notes_title.group(1) if notes_title else ""),
                       excluded=excluded_words(set(evidence.vocabulary), set(evidence.datasets)))
-    return [(c, trace(c, evidence, names)) for s in latex.find_sections(tex, r"result")
-            for c in claims(s.body, min_integer=min_integer)], names
+    from benchmark.validity.consistency import consistent
+
+    pairs = [(c, trace(c, evidence, names)) for s in latex.find_sections(tex, r"result")
+             for c in claims(s.body, min_integer=min_integer)]
+    return consistent(pairs, evidence), names

@@ -58,7 +58,7 @@ def _shared_runs() -> Path | None:
     return runs if (runs / "numbers_labels.tsv").is_file() else None
 
 
-@pytest.mark.slow  # about 10 s: every number of five real papers, forged three ways
+@pytest.mark.slow  # about 15 s: every number of five real papers, forged three ways (drawn, then all)
 def test_labels_and_forgeries_on_the_published_runs(tmp_path):
     runs = _shared_runs()
     if runs is None:
@@ -76,6 +76,12 @@ def test_labels_and_forgeries_on_the_published_runs(tmp_path):
     assert forged["invented"]["accepted"] / forged["invented"]["n"] <= 0.03
     assert forged["another metric"]["accepted"] / forged["another metric"]["n"] <= 0.10
     assert forged["baseline swap"]["accepted"] / forged["baseline swap"]["n"] <= 0.10
+    assert forged["another run"]["accepted"] / forged["another run"]["n"] <= 0.10
+    # every other run's value of every number, not one drawn: a figure no draw decides
+    main(["--runs", str(runs), "--every", "--json", str(tmp_path / "every.json")])
+    every = json.loads((tmp_path / "every.json").read_text())["forgeries"]
+    assert every["another run"]["n"] > 500 and every["another run"]["accepted"] / every["another run"]["n"] <= 0.10
+    assert every["another metric"]["accepted"] / every["another metric"]["n"] <= 0.10
 
 
 def test_words_near_a_result_do_not_make_it_a_setting_or_a_label():
