@@ -23,8 +23,6 @@ from benchmark.idea_task import IdeaTask, pack_folder, unpack_folder
 from benchmark.results_db import ResultsDB
 from benchmark.runner import BenchConfig, pipeline_config, run_benchmark
 
-TINY_TEMPLATE = Path(__file__).resolve().parents[1] / "scientist" / "fixtures" / "tiny_template"
-
 
 # ---- module-level: spawned worker processes import these by name ------------------------------
 def two_ideas(cfg):
@@ -73,12 +71,12 @@ def test_a_killed_worker_process_is_retried_and_then_an_infrastructure_error(tmp
         assert {i["status"] for i in db.ideas()} == {"done"} and db.runs()[0]["status"] == "done"
 
 
-def test_the_real_config_crosses_to_a_process_after_its_clients_were_cached(tmp_path):
+def test_the_real_config_crosses_to_a_process_after_its_clients_were_cached(tmp_path, tiny_template):
     """Idea generation caches clients (locks inside) on the config; the spec must still pickle."""
     replay = tmp_path / "replay.json"
     replay.write_text(json.dumps({"ideas": ["{}"]}))
     bench = _bench(tmp_path, pipeline_overrides={"replay": str(replay)})
-    cfg = pipeline_config(bench, str(TINY_TEMPLATE), 0)
+    cfg = pipeline_config(bench, str(tiny_template), 0)
     cfg.client()  # what generate_ideas does in the driver
     cfg.on_event = lambda *a: None  # a console hook: stays behind
     assert cfg._clients and cfg._replay_factory is not None
@@ -253,15 +251,15 @@ def test_a_lost_worker_reads_as_the_infrastructures_failure():
 
 
 # ---- preflight and the command line --------------------------------------------------------------
-def test_preflight_warns_loudly_when_a_template_wants_cuda_and_gets_none(tmp_path, stand_in_gpus):
+def test_preflight_warns_loudly_when_a_template_wants_cuda_and_gets_none(tmp_path, stand_in_gpus, tiny_template):
     import shutil as sh
 
     from benchmark.preflight import check_gpus
 
     cuda = tmp_path / "cuda_template"
-    sh.copytree(TINY_TEMPLATE, cuda)
+    sh.copytree(tiny_template, cuda)
     (cuda / "experiment.py").write_text((cuda / "experiment.py").read_text() + "\nDEVICE = 'cuda'\n")
-    lines, warnings = check_gpus((), [str(cuda), str(TINY_TEMPLATE)], unsafe_no_sandbox=False)
+    lines, warnings = check_gpus((), [str(cuda), str(tiny_template)], unsafe_no_sandbox=False)
     assert lines == [f"GPUs: none for the runs (GPUs 0 (/dev/nvidia0), 1 (/dev/nvidia1); a run sees only those it "
                      "is given (--gpus): their nodes, nvidiactl, nvidia-uvm, nvidia-uvm-tools, /sys and the driver "
                      "libraries read-only; no address-space rlimit on GPU runs)"]
@@ -299,24 +297,16 @@ def test_template_baseline_refuses_a_gpu_this_machine_lacks(tmp_path):
 
 
 @pytest.mark.slow  # the real pipeline (sandboxed runs, pdflatex) for one idea in a worker process
-def test_bench_run_with_recorded_replies_in_worker_processes(tmp_path):
+def test_bench_run_with_recorded_replies_in_worker_processes(recorded_run):
     """`--executor process` with --replay: the recorded replies travel as a file path, not a live factory."""
     import subprocess
 
-    from benchmark.perf.faults import _replay_script
-
-    replay = tmp_path / "replay.json"
-    replay.write_text(json.dumps(_replay_script(1)))
-    out = tmp_path / "results"
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    env.update({"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-                "BENCH_CACHE_DIR": str(tmp_path / "cache")})
-    cmd = [sys.executable, "-m", "benchmark.cli", "run", "gpt-4o", "--templates", str(TINY_TEMPLATE), "--ideas", "1",
-           "--out", str(out), "--max-runs", "1", "--no-novelty", "--replay", str(replay), "--executor", "process",
-           "--gpus", "none", "--pipeline-option", "idea_reflections=0", "--pipeline-option", "citation_rounds=0",
-           "--pipeline-option", "writeup_fix_rounds=0"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    run = recorded_run(1)
+    env = run.env({**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    proc = subprocess.run(run.command("--executor", "process", "--gpus", "none"), env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0 and "cannot pickle" not in proc.stderr, proc.stderr[-3000:]
+    out = run.out
     with ResultsDB(out) as db:
         (idea,) = db.ideas()
         assert idea["status"] == "done" and idea["paper_compiled"] == 1 and Path(idea["pdf_path"]).is_file()

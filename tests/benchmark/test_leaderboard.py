@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import shared_data_dir
+from repo_paths import shared_data_dir
 from click.testing import CliRunner
 
 from benchmark.leaderboard.imported import ReviewImportError, read_reviews

@@ -22,7 +22,6 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("ray") is None, reason="ray is not installed (pip install '.[ray]')")]
 
 REPO = Path(__file__).resolve().parents[2]
-TINY_TEMPLATE = REPO / "tests" / "scientist" / "fixtures" / "tiny_template"
 
 
 def _free_port() -> int:
@@ -170,21 +169,13 @@ def test_a_killed_ray_worker_is_retried_and_never_charged_to_the_model(cluster, 
         assert db.runs()[0]["status"] == "infra_error"  # what is left is the infrastructure's: shown apart, retried
 
 
-def test_bench_run_with_recorded_replies_through_the_cluster(cluster, tmp_path):
+def test_bench_run_with_recorded_replies_through_the_cluster(cluster, recorded_run):
     """The real command: the real PipelineConfig (recorded replies as a file) crosses to the nodes,
     each idea runs the real pipeline there (sandboxed runs, pdflatex, review) and the driver records it."""
-    from benchmark.perf.faults import _replay_script
-
-    replay = tmp_path / "replay.json"
-    replay.write_text(json.dumps(_replay_script(2)))
-    out = tmp_path / "results"
-    cmd = [sys.executable, "-m", "benchmark.cli", "run", "gpt-4o", "--templates", str(TINY_TEMPLATE), "--ideas", "2",
-           "--out", str(out), "--concurrency", "2", "--max-runs", "1", "--no-novelty", "--replay", str(replay),
-           "--executor", "ray", "--address", cluster, "--gpus", "none",
-           "--pipeline-option", "idea_reflections=0", "--pipeline-option", "citation_rounds=0",
-           "--pipeline-option", "writeup_fix_rounds=0"]
-    env = {**_env(), "BENCH_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    run = recorded_run(2)
+    out = run.out
+    cmd = run.command("--concurrency", "2", "--executor", "ray", "--address", cluster, "--gpus", "none")
+    proc = subprocess.run(cmd, cwd=REPO, env=run.env(_env()), capture_output=True, text=True, timeout=900)
     assert "cannot pickle" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert proc.returncode == 0, proc.stderr[-3000:]
     con = sqlite3.connect(out / "results.sqlite")
@@ -195,21 +186,15 @@ def test_bench_run_with_recorded_replies_through_the_cluster(cluster, tmp_path):
     assert all("Ray node" in r[4] for r in rows)
 
 
-def test_without_a_shared_disk_the_idea_folder_travels_back(cluster, tmp_path, monkeypatch):
+def test_without_a_shared_disk_the_idea_folder_travels_back(cluster, recorded_run, monkeypatch):
     """As on nodes that do not mount --out: each idea runs in the worker's scratch folder (the real
     pipeline, recorded replies) and its folder, paper included, is unpacked where the driver records it."""
-    from benchmark.perf.faults import _replay_script
     from benchmark.results_db import ResultsDB
-    from benchmark.runner import BenchConfig, run_benchmark
+    from benchmark.runner import run_benchmark
 
-    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
-    replay = tmp_path / "replay.json"
-    replay.write_text(json.dumps(_replay_script(1)))
-    bench = BenchConfig(model="gpt-4o", templates=[str(TINY_TEMPLATE)], out_dir=tmp_path / "res", n_ideas=1,
-                        max_runs=1, check_novelty=False, concurrency=1, executor="ray", address=cluster,
-                        gpus="none", ship_results="always",
-                        pipeline_overrides={"replay": str(replay), "idea_reflections": 0, "citation_rounds": 0,
-                                            "writeup_fix_rounds": 0})
+    run = recorded_run(1)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(run.cache))
+    bench = run.bench_config(concurrency=1, executor="ray", address=cluster, gpus="none", ship_results="always")
     summary = run_benchmark(bench)
     assert summary.finished == 1 and summary.errors == 0 and summary.infra_errors == 0
     with ResultsDB(bench.out_dir) as db:

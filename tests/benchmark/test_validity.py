@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import shared_data_dir
+from repo_paths import shared_data_dir
 
 from benchmark.validity.checks import CHECKS, ValidityConfig, check_idea_dir, check_paper
 
@@ -24,9 +24,11 @@ def test_valid_paper_passes_every_check(tmp_path):
     assert [c.name for c in report.checks] == list(CHECKS)
     assert report.valid, report.summary()
     numbers = next(c for c in report.checks if c.name == "numbers_match")
-    # 3 seeds and 2024 are not checked; "99%" is the metric's threshold, 10^{-3} the learning rate (a setting)
+    # 3 seeds (a setting) and 2024 (a count) are traced, not counted; "99%" is the metric's threshold,
+    # 10^{-3} the learning rate (a setting)
     assert numbers.reason.startswith("5 of 5 results"), numbers.reason
-    assert {t.text: t.kind for t in numbers.claims if not t.counts} == {"99\\%": "threshold", "10^{-3}": "setting"}
+    assert {t.text: t.kind for t in numbers.claims if not t.counts} == {
+        "99\\%": "threshold", "10^{-3}": "setting", "3": "setting", "2024": "count"}
 
 
 def test_missing_pdf_fails_compile_and_page_count(tmp_path):
