@@ -39,6 +39,7 @@ class Claim:
     after: str = ""  # running text: what follows the number, up to the end of its clause ("(run~1)")
     at: int = -1  # running text: where the number starts in `sentence`
     in_list: tuple[int, int] = (0, 1)  # running text: its place in a list "0.945, 0.943 and 0.938", and the length
+    small: bool = False  # an integer up to `min_integer` or a year: a count, seed or date unless its words measure
 
     @property
     def text(self) -> str:
@@ -92,7 +93,7 @@ def _prose_claims(text: str, headings: list[tuple[int, str]], offset: int, min_i
         for i, sentence in enumerate(sentences):
             used: list[tuple[int, int]] = []  # scientific notation is read first: find each number's own place
             found_all: list[tuple[Quoted, re.Match[str]]] = []
-            for q in quoted_numbers(sentence, min_integer=min_integer):
+            for q in quoted_numbers(sentence, min_integer=-1, years=(1, 0)):
                 found = next((m for m in re.finditer(r"(?<![\d.])" + re.escape(q.text), sentence)
                               if not any(a < m.end() and m.start() < b for a, b in used)), None)
                 if found:
@@ -105,8 +106,15 @@ def _prose_claims(text: str, headings: list[tuple[int, str]], offset: int, min_i
                                  sentence=sentence, before=" ".join(sentences[:i]),
                                  window=_window(sentence, found.start(), found.end()),
                                  section=_section_at(headings, para_at), after=sentence[found.end():found.end() + 40],
-                                 in_list=place, at=found.start()))
+                                 in_list=place, at=found.start(), small=_small(q, min_integer)))
     return out
+
+
+def _small(q: Quoted, min_integer: int) -> bool:
+    """Integers up to `min_integer` (seeds, run counts, "3 tasks") and years: not results unless
+    the words right by them name a measurement (`kinds.small_result`)."""
+    return q.decimals == 0 and q.exponent == 0 and not q.percent and (abs(q.value) <= min_integer
+                                                                      or 1900 <= q.value <= 2100)
 
 
 def _group_heads(table: latex.Table) -> dict[int, str]:
@@ -138,12 +146,12 @@ def _table_claims(table: latex.Table, section: str, min_integer: int) -> list[Cl
         for cell in row:
             if cell.spanned:
                 continue
-            for q in quoted_numbers(cell.text, min_integer=min_integer):
+            for q in quoted_numbers(cell.text, min_integer=-1, years=(1, 0)):
                 out.append(Claim(
                     quoted=q, where="table", clause=cell.text, sentence=cell.text, row=label,
                     group=heads.get(r, ""), column=" ".join(table.header(cell.col)) if not header else "",
                     caption=table.caption, section=section, in_label=header or cell.col < label_cols,
-                    window=cell.text))
+                    window=cell.text, small=_small(q, min_integer)))
     return out
 
 
@@ -171,11 +179,13 @@ def claims(tex: str, *, min_integer: int = 10) -> list[Claim]:
 def with_quoted(claim: Claim, text: str) -> Claim:
     """The same claim with another number written in its place (forgeries, tests)."""
     q = quoted_numbers(text, min_integer=-1, years=(1, 0))[0]
+    small = _small(q, 10) if claim.small or _small(claim.quoted, 10) else False
     if claim.at >= 0 and claim.sentence.startswith(claim.text, claim.at):
         sentence = claim.sentence[:claim.at] + text + claim.sentence[claim.at + len(claim.text):]
     else:
         sentence = claim.sentence.replace(claim.text, text, 1)
-    return replace(claim, quoted=q, clause=claim.clause.replace(claim.text, text, 1), sentence=sentence,
+    return replace(claim, quoted=q, small=small or _small(q, 10), clause=claim.clause.replace(claim.text, text, 1),
+                   sentence=sentence,
                    window=_rewrite_last(claim.window, claim.text, text, claim.after))
 
 

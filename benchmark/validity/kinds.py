@@ -8,6 +8,8 @@
   against the paper;
 - derived: a relative change, ratio, difference or aggregate ("a 61% reduction", "2x faster",
   "on average across datasets"), checked against the same computation on the logged values;
+- count: an integer up to ten or a year ("3 seeds", "all 4 tasks", "in 2023") whose neighbouring
+  words name no measurement; "an accuracy of 0", "0 steps", a "1" in an accuracy column are results;
 - result: anything else: a logged value, at the quoted precision.
 
 Words decide, never the value itself: a paper cannot make a result a setting by its number.
@@ -73,7 +75,7 @@ def marked(text: str, claim: Claim) -> str:
     """`text` with the claim's number replaced by NUM, so patterns can say where it sits."""
     if text is claim.sentence and claim.at >= 0 and text.startswith(claim.text, claim.at):
         return text[:claim.at] + "NUM" + text[claim.at + len(claim.text):]
-    return re.sub(r"(?<![\d.])" + re.escape(claim.text), "NUM", text, count=1)
+    return re.sub(r"(?<![\d.])" + re.escape(claim.text) + r"(?!\d|\.\d)", "NUM", text, count=1)
 
 
 def approximate(claim: Claim) -> bool:
@@ -148,4 +150,34 @@ def classify(claim: Claim, evidence: Evidence) -> tuple[str, str]:
             return "setting", f"a setting ({setting.group('noun').strip()})"
         if _DATA_SIZE.search(marked(claim.sentence, claim)):
             return "setting", "a size of the data"
+    if claim.small and not small_result(claim, evidence):
+        return "count", "a small integer or a year whose words name no measurement"
     return "result", ""
+
+
+_SMALL_GLUE = re.compile(r"^(?:of|=|:|is|was|were|are|at|to|reached|reaches|reach|achieved|achieves|achieve|"
+                         r"scored|scores|only|just|about|around|exactly|a|an|the|\(|\$|~|\\%|%)$", re.I)
+
+
+def small_result(claim: Claim, evidence: Evidence) -> bool:
+    """A small integer is a measurement where the word right before it (past "of", "=", "reached")
+    or right after it names a logged metric ("an accuracy of 0", "0 steps"), or its table column does."""
+    if claim.where == "table":
+        if claim.clause.strip().strip("$") != claim.text:
+            return False  # "3 layers", "(5 seeds)": words in the cell say what it counts
+        if names_metric(claim.column, evidence):
+            return True
+        # a column of a table of measurements, unless its header names a setting ("Seeds", "Layers")
+        return not _SETTING.search(claim.column) and names_metric(f"{claim.caption} {claim.row}", evidence)
+    if claim.at >= 0 and re.search(r"(?:^|[.!?:;])\s*$", claim.sentence[:claim.at]) and \
+            re.match(r"\s*(?:\)|\.(?:\s|$))", claim.sentence[claim.at + len(claim.text):]):
+        return False  # "... style. 3. Style consistency ...": an item's number
+    words = marked(claim.window, claim).replace("$", " ").replace("~", " ").split()
+    at = next((i for i, w in enumerate(words) if "NUM" in w), None)
+    if at is None:
+        return False
+    before = [w for w in words[:at] if not _SMALL_GLUE.match(w.strip("(),;:"))]
+    after = [w for w in words[at + 1:] if not _SMALL_GLUE.match(w.strip("(),;:"))]
+    near = (before[-1:] if before and words[at - 1:at] and (words[at - 1] == before[-1] or
+                                                            _SMALL_GLUE.match(words[at - 1].strip("(),;:"))) else [])
+    return any(names_metric(w.strip("(),;:.'"), evidence) for w in near + after[:1])

@@ -45,7 +45,7 @@ _WORSE = re.compile(r"worse|degrad|deterior", re.I)
 class ClaimTrace(BaseModel):
     """One quoted number: what it claims and what in the records supports it, or why nothing does."""
     text: str  # the number as written in the LaTeX
-    kind: str  # result, derived, setting, threshold, label, reference
+    kind: str  # result, derived, setting, threshold, label, count, reference
     supported: bool | None = None  # None: not a result, not checked
     run: str | None = None  # the supporting run(s), comma-separated
     metric: str | None = None
@@ -71,8 +71,8 @@ def _within(logged: float, quoted: float, places: int, approx: bool = False, per
     eps = 1e-9 * max(1.0, abs(quoted))
     if abs(logged - quoted) <= 0.5 * unit + eps:
         return True
-    if abs(logged) >= abs(quoted) - eps and abs(logged) < abs(quoted) + unit - eps and logged * quoted >= 0:
-        return True  # truncated: 0.96248 written 0.9624
+    if abs(logged) >= abs(quoted) - eps and abs(logged) < abs(quoted) + unit - eps and logged * quoted > 0:
+        return True  # truncated: 0.96248 written 0.9624 (never to zero: 0.953 is not "0")
     if approx:
         digits = f"{abs(quoted):.{max(places, 0)}f}".rstrip("0").rstrip(".") if places > 0 else str(int(abs(quoted)))
         significant = len(digits.replace(".", "").lstrip("0").rstrip("0")) or 1
@@ -420,7 +420,7 @@ def trace(claim: Claim, evidence: Evidence, names: RunNames) -> ClaimTrace:
     kind, why = kinds.classify(claim, evidence)
     context = claim.clause.strip() if claim.where == "text" else f"{claim.row} | {claim.column}".strip()
     base = dict(text=claim.text, context=" ".join(context.split())[:200])
-    if kind in ("label", "threshold", "reference"):
+    if kind in ("label", "threshold", "count", "reference"):
         return ClaimTrace(kind=kind, supported=None, why=why, **base)
     if kind == "setting":
         p = setting_support(claim, evidence)

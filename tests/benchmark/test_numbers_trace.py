@@ -113,7 +113,9 @@ def test_bench_validity_on_an_ai_scientist_idea_folder(tmp_path):
     data = json.loads(out.read_text())
     assert data["valid"] is True and {c["name"] for c in data["checks"]} >= {"numbers_match", "no_injection"}
     numbers = next(c for c in data["checks"] if c["name"] == "numbers_match")
-    assert numbers["quoted"] == ["0.953", "95.3\\%", "4,260", "99\\%", "7,420", "1.2 \\times 10^{-3}", "10^{-3}"]
+    # every number of Results as written, the small integers ("3 seeds", the year) with them
+    assert numbers["quoted"] == ["0.953", "95.3\\%", "4,260", "99\\%", "7,420", "3", "2024", "1.2 \\times 10^{-3}",
+                                 "10^{-3}"]
     assert numbers["unsupported"] == [] and set(data["checks"][0]) >= {"name", "passed", "reason"}
     (paper / "template.tex").write_text(VALID_TEX.replace("0.953 (95.3\\%)", "0.981 (98.1\\%)"))
     result = CliRunner().invoke(main, ["validity", str(paper), "--code", str(folder), "--json", str(out)])
