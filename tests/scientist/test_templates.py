@@ -375,16 +375,17 @@ def test_check_accepts_the_ai_scientist_layout_with_warnings(byo):
 def test_check_names_the_missing_module_and_its_pip_name(byo):
     import importlib.util
 
-    assert importlib.util.find_spec("einops") is None and importlib.util.find_spec("cv2") is None
+    # neither is in any extra (einops is: the templates extra installs it)
+    assert importlib.util.find_spec("timm") is None and importlib.util.find_spec("cv2") is None
     code = (byo / "experiment.py").read_text()
-    (byo / "experiment.py").write_text(code.replace("import numpy as np", "import numpy as np\nimport einops\nimport cv2.aruco"))
-    (byo / "plot.py").write_text("try:\n    import einops\nexcept ImportError:\n    einops = None\n" + (byo / "plot.py").read_text())
+    (byo / "experiment.py").write_text(code.replace("import numpy as np", "import numpy as np\nimport timm\nimport cv2.aruco"))
+    (byo / "plot.py").write_text("try:\n    import timm\nexcept ImportError:\n    timm = None\n" + (byo / "plot.py").read_text())
     res = _check(byo)
     assert res.exit_code == 2 and "Traceback" not in res.output
-    assert ("error: experiment.py [line 12]: imports 'einops', which is not installed here: pip install einops "
+    assert ("error: experiment.py [line 12]: imports 'timm', which is not installed here: pip install timm "
             "(the sandbox cannot install packages)") in res.output
     assert "error: experiment.py [line 13]: imports 'cv2', which is not installed here: pip install opencv-python" in res.output
-    assert "warning: plot.py [line 2]: optional import 'einops' is not installed (pip install einops)" in res.output
+    assert "warning: plot.py [line 2]: optional import 'timm' is not installed (pip install timm)" in res.output
     assert "NOT usable: 2 error(s)" in res.output
 
 
@@ -428,10 +429,10 @@ def test_template_by_path_name_and_label(byo, tmp_path):
 
 
 def test_bench_run_refuses_an_unusable_template_in_one_line(byo):
-    (byo / "experiment.py").write_text("import einops\nprint('--out_dir')\n")
+    (byo / "experiment.py").write_text("import timm\nprint('--out_dir')\n")
     res = CliRunner().invoke(_cli(), ["run", "gpt-4o", "--templates", str(byo)], catch_exceptions=False)
     assert res.exit_code != 0 and "Traceback" not in res.output
-    assert "cannot run here" in res.output and "pip install einops" in res.output
+    assert "cannot run here" in res.output and "pip install timm" in res.output
 
 
 def test_a_template_needing_torch_names_the_templates_extra(monkeypatch):
