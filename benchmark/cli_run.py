@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from scientist.cli import refine_calls_option
+
 
 def _slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("_") or "model"
@@ -54,6 +56,7 @@ def _slug(model: str) -> str:
 @click.option("--max-fixes", type=click.IntRange(0), default=4, show_default=True, help="Fix attempts per failing run.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None, help="Per model call (default: the client's).")
 @click.option("--experiment-args", default="", help="Extra arguments of every experiment run, e.g. '--smoke --seeds 1'.")
+@refine_calls_option
 @click.option("--pipeline-option", "pipeline_options", multiple=True, metavar="FIELD=VALUE",
               help="Any other PipelineConfig field, e.g. idea_reflections=0 or context_tokens=2048 "
                    "(VALUE is read as JSON when it parses, else as text); repeatable.")
@@ -69,7 +72,8 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
                 calibrator: Path | None, out_dir: Path | None, concurrency: int, executor: str, address: str | None,
                 max_runs: int, max_fixes: int, max_tokens: int | None, experiment_args: str, pipeline_options: tuple[str, ...], no_novelty: bool, max_pages: int,
                 unsafe_no_sandbox: bool, smoke: bool = False, quick: bool = False, no_cache: bool = False, force_new: bool = False,
-                replay: Path | None = None, gpus_spec: str = "auto", runs_per_gpu: int = 1) -> None:
+                replay: Path | None = None, gpus_spec: str = "auto", runs_per_gpu: int = 1,
+                refine_calls: int | None = None) -> None:
     """Run the scientist pipeline with MODEL on each template and record every idea.
 
     One row per idea (novelty, experiments, compiled, valid, review, cost, time, incidents) goes
@@ -115,6 +119,8 @@ def run_command(model: str, templates: tuple[str, ...], n_ideas: int, seeds: int
         overrides["smoke"] = True
     if experiment_args:
         overrides["experiment_args"] = shlex.split(experiment_args)
+    if refine_calls is not None:  # not given: left out, so the recorded settings of earlier runs still match
+        overrides["writeup_refine_calls"] = refine_calls
     for option in pipeline_options:
         key, sep, value = option.partition("=")
         if not sep or not key.strip():

@@ -10,6 +10,18 @@ import click
 
 from scientist.records import IDEA_STAGES, StageStatus
 
+# scientist.stages.writeup.WriteupSettings.refine_calls, written out (a test keeps the two equal):
+# importing the write-up here would slow every `bench` command
+REFINE_CALLS = 10
+
+
+def refine_calls_option(command):  # type: ignore[no-untyped-def]
+    """--refine-calls N of the commands that run the pipeline (None when not given: the default)."""
+    return click.option(
+        "--refine-calls", "refine_calls", type=click.IntRange(min=0), default=None,
+        help=f"Model calls of the write-up's section refinement pass, at most one per section; 0: no "
+             f"refinement [default: {REFINE_CALLS}]")(command)
+
 
 def _printer(console):  # type: ignore[no-untyped-def]
     colors = {"ok": "green", "failed": "red", "skipped": "yellow", "abandoned": "magenta"}
@@ -95,6 +107,7 @@ def register(group: click.Group) -> None:
     @click.option("--reflections", type=int, default=2, show_default=True, help="idea reflection rounds")
     @click.option("--fix-rounds", type=int, default=3, show_default=True, help="LaTeX compile-fix rounds")
     @click.option("--citation-rounds", type=int, default=3, show_default=True)
+    @refine_calls_option
     @click.option("--time-limit", type=float, default=None, help="seconds per sandboxed run")
     @click.option("--memory-mb", type=int, default=None, help="memory per sandboxed run")
     @click.option("--experiment-args", default="",
@@ -116,7 +129,7 @@ def register(group: click.Group) -> None:
     def run(model, template, n_ideas, out_dir, resume, reviewer_model, calibrator, max_runs, max_fixes,  # type: ignore[no-untyped-def]
             reflections, fix_rounds, citation_rounds, time_limit, memory_mb, experiment_args, max_tokens,
             context_tokens, no_novelty, seed_fallback, unsafe_no_sandbox, replay, smoke=False,
-            force_new=False, no_cache=False, gpus_spec=None):
+            force_new=False, no_cache=False, gpus_spec=None, refine_calls=None):
         """Run the whole pipeline (or resume one) and print each stage's status, cost and time."""
         from rich.console import Console
 
@@ -156,7 +169,8 @@ def register(group: click.Group) -> None:
                 writeup_fix_rounds=fix_rounds, citation_rounds=citation_rounds,
                 sandbox_limits=SandboxLimits(**limit_args), unsafe_no_sandbox=unsafe_no_sandbox,
                 check_novelty=not no_novelty, experiment_args=shlex.split(experiment_args), max_tokens=max_tokens,
-                context_tokens=context_tokens, seed_fallback=seed_fallback, smoke=smoke)
+                context_tokens=context_tokens, seed_fallback=seed_fallback, smoke=smoke,
+                **({} if refine_calls is None else {"writeup_refine_calls": refine_calls}))
         from scientist.sandbox.gpu import GpuSpecError, expects_cuda, runs_gpus
 
         try:  # the machine's GPUs, not the run's: a resumed run takes this machine's too

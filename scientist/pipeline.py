@@ -63,6 +63,8 @@ class PipelineConfig:
     max_fixes: int = 4
     idea_reflections: int = 2
     writeup_fix_rounds: int = 3
+    # the write-up's section refinement pass: at most this many calls (0: none)
+    writeup_refine_calls: int = writeup_stage.WriteupSettings.refine_calls
     sandbox_limits: Any = None  # SandboxLimits; None: the sandbox module's defaults
     unsafe_no_sandbox: bool = False
     litellm_kwargs: dict[str, Any] | None = None
@@ -157,6 +159,8 @@ class PipelineConfig:
         """What a rerun in the same folder must share (scientist.rundir.check_settings): the settings,
         less the folder itself and the GPUs, which belong to the machine, not to the run."""
         out = {k: v for k, v in self.to_dict().items() if k != "out_dir" and not (k == "replay" and v is None)}
+        if out.get("writeup_refine_calls") == writeup_stage.WriteupSettings.refine_calls:
+            del out["writeup_refine_calls"]  # at its default: a run started before the field existed continues
         if isinstance(out.get("sandbox_limits"), dict):
             out["sandbox_limits"] = {k: v for k, v in out["sandbox_limits"].items() if k != "gpus"}
         return out
@@ -352,7 +356,8 @@ def run_idea(cfg: PipelineConfig, idea: Idea) -> IdeaOutcome:
         body=lambda: writeup_stage.perform_writeup(
             idea, d, tpath, experiments, plots, client, template.system_prompt,
             cfg.literature_client(),
-            writeup_stage.WriteupSettings(cfg.writeup_fix_rounds, cfg.citation_rounds, cfg.max_tokens)),
+            writeup_stage.WriteupSettings(cfg.writeup_fix_rounds, cfg.citation_rounds, cfg.max_tokens,
+                                          refine_calls=cfg.writeup_refine_calls)),
         judge=writeup_stage.judge, clients=[client], skip=skip)
 
     panel = cfg.reviewers()
