@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from reviewer.injection import lexicon as L
+from reviewer.injection.anchored import AnchoredPattern
 
 _FLAGS = re.MULTILINE  # no IGNORECASE: see `_Flat`
 
@@ -61,7 +62,9 @@ SELF_REACH = 80  # characters between the named paper and what is asked for it
 
 
 # Runs of spacing and markdown emphasis: a line or column break is one space, "**Note**" is "note".
-_SPACING = re.compile(r"[\s*_`#>|~]+")
+# A lone space needs no mapping and is not matched at all (most runs are one): the runs found are
+# the maximal runs of [\s*_`#>|~] other than a single " ".
+_SPACING = re.compile(r" [\s*_`#>|~]+|(?:[^\S ]|[*_`#>|~])[\s*_`#>|~]*")
 
 
 class _Flat:
@@ -81,8 +84,6 @@ class _Flat:
             # a paragraph break stays visible to sentence-start rules ("^" after it); any other
             # spacing, line and column breaks included, is one space
             rep = "\n" if run.count("\n") >= 2 else " " if any(c.isspace() for c in run) else ""
-            if rep == " " and m.end() - m.start() == 1 and m.group() == " ":
-                continue  # the common case: nothing to map
             pieces.append(original[pos:m.start()])
             npos += m.start() - pos
             pieces.append(rep)
@@ -190,8 +191,9 @@ def _silent(part: str) -> bool:
     return not any(rx.search(part) for rx in (DIRECT, REQUEST, ADDRESSEE, OVERRIDE, POSITIVE))
 
 
-# Cheap screen: a unit can only be flagged if one of these occurs in it.
-_TRIGGERS = (POSITIVE, DIRECT, OVERRIDE)
+# Cheap screen: a unit can only be flagged if one of these occurs in it (tried only where a match
+# can start: `reviewer.injection.anchored`).
+_TRIGGERS = tuple(AnchoredPattern(rx) for rx in (POSITIVE, DIRECT, OVERRIDE))
 
 
 class Screen:
@@ -204,6 +206,10 @@ class Screen:
         self.text = self._flat.text
         self.units = _units(self.text)
         self._starts = [u[0] for u in self.units]
+
+    def orig(self, i: int) -> int:
+        """The offset in the scanned text of offset `i` in `self.text` (the flattened text)."""
+        return self._flat.orig(i)
 
     def _unit_of(self, i: int) -> tuple[int, int]:
         k = max(0, bisect.bisect_right(self._starts, i) - 1)

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from reviewer.injection.anchored import AnchoredPattern
 from reviewer.injection.multilingual import Screen
 
 # Characters used to split words invisibly: zero-width spaces/joiners, soft hyphen, BOM, bidi marks.
@@ -59,7 +60,7 @@ class NormalisedText:
                 npos += m.start() - pos
             token = m.group()
             if len(token) == 1:
-                rep = _CONFUSABLES.get(token) if _spoofs_latin(original, m.start()) else None
+                rep = _CONFUSABLES.get(token) if token in _CONFUSABLES and _spoofs_latin(original, m.start()) else None
                 if rep is None and token in _CONFUSABLES:
                     rep = token
                 elif rep is None:
@@ -189,6 +190,23 @@ _RULES: list[tuple[str, str]] = [
 ]
 
 _COMPILED = [(name, re.compile(rx, re.IGNORECASE | re.MULTILINE)) for name, rx in _RULES]
+# The same rules, case-sensitive, over the case-folded text: IGNORECASE makes `re` 2-3x slower, and
+# a case-sensitive pattern can be tried only where it can start (`reviewer.injection.anchored`).
+# The two agree: the only characters whose lower case is ASCII, changes length or changes class
+# (word, space, digit), or that match an ASCII letter case-insensitively, are the four of `FOLD`
+# (tested against every code point), and each is folded to the letter it matches.
+_COMPILED_LOWER = [(name, AnchoredPattern(re.compile(rx, re.MULTILINE))) for name, rx in _RULES]
+FOLD = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}  # İ ı ſ K (Kelvin)
+_FOLD_TABLE = str.maketrans(FOLD)
+CASE_UNSAFE = re.compile("[" + "".join(FOLD) + "]")
+
+
+def casefolded(text: str) -> str | None:
+    """`text` lower-cased as IGNORECASE compares it, offsets kept (None if an offset would move)."""
+    if CASE_UNSAFE.search(text) is not None:
+        text = text.translate(_FOLD_TABLE)
+    lower = text.lower()
+    return lower if len(lower) == len(text) else None
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’\)\]]*\s+|\n\s*\n|\n(?=\s*(?:[•\-\*]|\d+(?:\.\d+)*\s+[A-Z]))")
 
 
@@ -217,8 +235,9 @@ def find_directives(text: str) -> list[DirectiveMatch]:
     norm = NormalisedText(text)
     screen = Screen(norm.text)
     hits: dict[tuple[int, int], DirectiveMatch] = {}
-    for name, rx in _COMPILED:
-        for m in rx.finditer(norm.text):
+    lower = casefolded(norm.text)
+    for name, rx in _COMPILED if lower is None else _COMPILED_LOWER:
+        for m in rx.finditer(norm.text if lower is None else lower):
             if not screen.is_used(m.start(), m.end(), override=name == "override_instructions"):
                 continue  # quoted as an example of an attack, or described ("models ignore ...")
             ostart, oend = norm.orig(m.start()), norm.orig(m.end())

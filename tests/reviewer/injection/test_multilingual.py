@@ -56,7 +56,8 @@ def test_description_or_quoted_example_is_not_flagged(sentence: str) -> None:
     assert find_directives(f"Introduction.\n\n{sentence} More text follows here.\n") == []
 
 
-@pytest.mark.parametrize("unit", ["!", ".", "a", " ", "ignore ", "-\n", "note to the reviewer ", "\u200ba"])
+@pytest.mark.parametrize("unit", ["!", ".", "a", " ", "ignore ", "-\n", "note to the reviewer ", "\u200ba", "ai ", "to ", ", ",
+                                  "as an ai reviewer you ", "\u0131"])
 def test_hostile_megabyte_line_is_scanned_in_linear_time(unit: str) -> None:
     def seconds(n: int) -> float:
         text = unit * (n // len(unit))
