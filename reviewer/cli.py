@@ -35,6 +35,10 @@ def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazi
         body += ["", f"[bold]Meta-review ({record.meta.n_reviews} reviews)[/] {record.meta.text}"]
     if record.prompt_injection:
         body += ["", f"[bold yellow]Prompt injection: {len(record.prompt_injection)} span(s) removed before review[/]"]
+    if getattr(record, "injection_judge", None):
+        judge = record.injection_judge
+        said = judge["detail"] or f"{len(judge['flagged'])} of {judge['sent']} candidate passage(s) flagged"
+        body += ["", f"[dim]Injection judge {judge['model']}: {said}.[/]"]
     if record.anonymization:
         removed = ", ".join(f"{k} x{v}" for k, v in record.anonymization["removed"].items()) or "nothing"
         body += ["", f"[dim]Anonymized before review: removed {removed}.[/]"]
@@ -70,8 +74,12 @@ def render_record(record) -> Panel:  # noqa: ANN001 (ReviewRecord; imported lazi
 @click.option("--no-anonymize", is_flag=True,
               help="Review the text as given. By default author block, venue lines, acknowledgements, links and "
                    "emails are removed and the main body is cut to a fixed length (see reviewer/anonymize.py).")
+@click.option("--injection-judge", "injection_judge", default=None, metavar="MODEL",
+              help="Also ask MODEL which passages that look addressed to the reviewer instruct it (one bounded call; "
+                   "what it flags is removed and recorded). See reviewer/injection/judge.py.")
+@click.option("--injection-judge-api-base", default=None, help="Endpoint of the judge model, if served elsewhere.")
 def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, temperature, api_base,
-                   calibrator, json_out, no_cache, no_anonymize) -> None:
+                   calibrator, json_out, no_cache, no_anonymize, injection_judge, injection_judge_api_base) -> None:
     """Review the paper at PATH (.pdf, .txt or .md) with the NeurIPS review form."""
     from reviewer.llm import ModelClient, ModelError
     from reviewer.llm.embedded import EmbeddedModelError
@@ -82,7 +90,8 @@ def review_command(path, model, reflections, fewshot, fewshot_dir, ensemble, tem
     try:
         client = ModelClient(model, api_base=api_base, cache=not no_cache)
         config = ReviewerConfig(model=client.model, reflections=reflections, fewshot=fewshot,
-                                fewshot_dir=fewshot_dir, ensemble=ensemble, temperature=temperature)
+                                fewshot_dir=fewshot_dir, ensemble=ensemble, temperature=temperature,
+                                injection_judge=injection_judge, injection_judge_api_base=injection_judge_api_base)
         with console.status(f"Reviewing {path.name} with {client.model} ..."):
             record = review_file(path, config, client=client, calibrator=calibrator, anonymize=not no_anonymize)
     except PaperInputError as err:

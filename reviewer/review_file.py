@@ -160,11 +160,29 @@ def apply_calibrator(record: ReviewRecord, calibrator: Path | Calibrator) -> Rev
     return record
 
 
+async def _judged(prepared: PreparedPaper, config: ReviewerConfig) -> tuple[PreparedPaper, Any]:
+    """The injection judge on the text the reviewer would see; what it flags is removed too."""
+    from reviewer.injection.judge import ajudge_text, judge_client
+    from reviewer.injection.scan import sanitize_text
+
+    client = judge_client(str(config.injection_judge), config.injection_judge_api_base)
+    findings, verdict = await ajudge_text(prepared.text, client)
+    text = sanitize_text(prepared.text, findings) if findings else prepared.text
+    return PreparedPaper(text, prepared.findings + findings, prepared.anonymization), verdict
+
+
 async def areview_prepared(
     prepared: PreparedPaper, config: ReviewerConfig | None = None, *, client: ModelClient | None = None,
     calibrator: Path | Calibrator | None = None, paper_id: str = "paper",
 ) -> ReviewRecord:
+    verdict = None
+    if config is not None and config.injection_judge:
+        prepared, verdict = await _judged(prepared, config)
     record = await areview_paper(prepared.text, config, client=client, paper_id=paper_id)
+    if verdict is not None:
+        record.injection_judge = verdict.model_dump(mode="json")
+        record.usage = [*verdict.usage, *record.usage]
+        record.cost_usd = round(record.cost_usd + sum(c.cost_usd for c in verdict.usage), 6)
     record.prompt_injection = [f.model_dump(mode="json") for f in prepared.findings]
     record.anonymization = prepared.anonymization_record()
     if calibrator is not None:

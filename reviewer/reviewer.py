@@ -42,6 +42,10 @@ class ReviewerConfig(BaseModel):
     # re-asks while Strengths/Weaknesses hold degenerate items; what remains is dropped. One: each
     # re-ask of the embedded model on a 4.5k-token paper costs a whole review's time
     item_reasks: int = Field(1, ge=0, le=5)
+    # a second injection signal: this model judges the passages that look addressed to the reviewer
+    # (`reviewer.injection.judge`); what it flags is removed and recorded like the pattern findings
+    injection_judge: str | None = None
+    injection_judge_api_base: str | None = None
 
     def label(self) -> str:
         """A name in the style of the published review files, e.g. `gpt-4o_temp_0_1_reflect_5`."""
@@ -52,6 +56,8 @@ class ReviewerConfig(BaseModel):
             parts.append(f"reflect_{self.reflections}")
         if self.ensemble > 1:
             parts.append(f"ensemble_{self.ensemble}")
+        if self.injection_judge:
+            parts.append(f"judge_{self.injection_judge.replace('/', '-')}")
         return "_".join(parts)
 
 
@@ -70,6 +76,8 @@ class ReviewRecord(BaseModel):
     paper_chars: int
     paper_truncated: bool
     prompt_injection: list[dict[str, Any]] = Field(default_factory=list)
+    # the injection judge's record (`reviewer.injection.judge.JudgeVerdict`) when one was asked
+    injection_judge: dict[str, Any] | None = None
     # What `reviewer.anonymize` took out before review (None: the text was reviewed as given).
     anonymization: dict[str, Any] | None = None
     usage: list[CallUsage]

@@ -12,7 +12,12 @@
 * Per variant: the three pdflatex workshop papers of `benchmark/perf/injection_papers.py`;
   false positives on the AI-Scientist run PDFs (DATA/ai_scientist_runs/*/*.pdf).
 * `--pdf-dir`: PDF false-positive rate on another folder of real PDFs (e.g. /usr/share/doc).
-Takes a few minutes on two cores.
+* `--judge MODEL [--api-base URL]`: the LLM judge (`reviewer.injection.judge`) beside the patterns:
+  per workshop variant, caught by the patterns, by the judge, by either (the judge reads the paper's
+  extracted text, hidden text included, as the reviewer would without the scan); its false
+  positives on `--judge-sample` ICLR texts (one call each); candidate passages per paper (the cost
+  proxy). `--judge-only` skips the other measurements.
+Takes a few minutes on two cores (without the judge).
 """
 from __future__ import annotations
 
@@ -151,6 +156,114 @@ def pdf_fpr(folder: Path, limit: int, seed: int) -> dict:
             "fpr_ci95": wilson(len(flagged), scanned), "flagged_pdfs": flagged}
 
 
+def _judge_all(texts: list[str], model: str, api_base: str | None) -> list[tuple[list[Finding], object]]:
+    import asyncio
+
+    from reviewer.injection.judge import ajudge_text
+    from reviewer.llm import ModelClient
+
+    client = ModelClient(model, api_base=api_base, max_tokens=400)
+
+    async def run() -> list:
+        return await asyncio.gather(*(ajudge_text(t, client) for t in texts))
+
+    return asyncio.run(run())
+
+
+def judge_workshop_variants(model: str, api_base: str | None) -> dict:
+    """Per variant of the three workshop papers: caught by the patterns, by the judge, by either."""
+    from benchmark.perf.injection_papers import build, papers, squash
+    from reviewer.injection.judge import candidate_passages
+    from reviewer.paper_text import load_paper_text
+
+    rows, clean = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        built = [(paper, build(paper, Path(tmp)), build(paper, Path(tmp), injected=False)) for paper in papers()]
+        texts = [load_paper_text(pdf) for _, pdf, _ in built] + [load_paper_text(twin) for _, _, twin in built]
+        judged = _judge_all(texts, model, api_base)
+        for k, (paper, pdf, _twin) in enumerate(built):
+            findings = scan_pdf(pdf)
+            judge_findings, verdict = judged[k]
+            passages, _ = candidate_passages(texts[k])
+            for v in paper.variants:
+                by_patterns = any(f.kind == v.kind and all(squash(p) in squash(f.text) for p in v.probes)
+                                  for f in findings)
+                by_judge = any(all(squash(p) in squash(f.text) for p in v.probes) for f in judge_findings)
+                # whether the judge was shown it at all (the pre-filter's recall, the judge's ceiling)
+                shown = any(all(squash(p) in squash(c.text) for p in v.probes) for c in passages)
+                rows.append({"paper": paper.name, "variant": v.name, "patterns": by_patterns, "shown": shown,
+                             "judge": by_judge, "either": by_patterns or by_judge})
+            clean.append({"paper": paper.name, "candidates": judged[len(built) + k][1].candidates,
+                          "judge_flagged": len(judged[len(built) + k][1].flagged),
+                          "judge_status": judged[len(built) + k][1].status})
+        verdicts = [v for _, v in judged[:len(built)]]
+    return {"variants": len(rows), "patterns": sum(r["patterns"] for r in rows), "shown": sum(r["shown"] for r in rows),
+            "judge": sum(r["judge"] for r in rows),
+            "either": sum(r["either"] for r in rows), "rows": rows, "clean_twins": clean,
+            "injected": [{"paper": paper.name, "candidates": v.candidates, "sent": v.sent, "flagged": len(v.flagged),
+                          "status": v.status, "detail": v.detail} for (paper, _, _), v in zip(built, verdicts)]}
+
+
+def candidate_counts(papers: list[Path]) -> dict:
+    """Candidate passages per ICLR text, all of them (no model call): what a judge call would carry."""
+    from reviewer.injection.judge import MAX_PASSAGES, candidate_passages
+
+    counts = sorted(candidate_passages(p.read_text(encoding="utf-8", errors="replace"))[1] for p in papers)
+    n = len(counts)
+    return {"papers": n, "mean": sum(counts) / n, "p50": counts[n // 2], "p95": counts[int(0.95 * n)],
+            "max": counts[-1], "none": sum(c == 0 for c in counts), "over_cap": sum(c > MAX_PASSAGES for c in counts),
+            "cap": MAX_PASSAGES}
+
+
+def judge_iclr_fpr(papers: list[Path], model: str, api_base: str | None, n: int, seed: int) -> dict:
+    """The judge's false positives on a sample of ICLR texts (any passage flagged counts)."""
+    sample = random.Random(seed).sample(papers, min(n, len(papers)))
+    t = time.monotonic()
+    judged = _judge_all([p.read_text(encoding="utf-8", errors="replace") for p in sample], model, api_base)
+    per_paper = [{"paper": p.name, "candidates": v.candidates, "sent": v.sent, "flagged": len(v.flagged),
+                  "status": v.status, "passages": [f.text[:200] for f in findings]}
+                 for p, (findings, v) in zip(sample, judged)]
+    answered = [r for r in per_paper if r["status"] != "unavailable"]
+    k = sum(r["flagged"] > 0 for r in answered)
+    counts = [r["candidates"] for r in per_paper]
+    return {"papers": len(sample), "answered": len(answered), "unavailable": len(per_paper) - len(answered),
+            "no_call": sum(r["status"] == "no_candidates" for r in per_paper), "flagged": k,
+            "fpr": k / len(answered) if answered else None, "fpr_ci95": wilson(k, len(answered)),
+            "candidates_mean": sum(counts) / len(counts) if counts else None, "candidates_max": max(counts, default=0),
+            "seconds": round(time.monotonic() - t, 1), "per_paper": per_paper}
+
+
+def report_judge(result: dict, papers: list[Path], args: argparse.Namespace) -> None:
+    result["judge_workshop"] = judge_workshop_variants(args.judge, args.api_base)
+    r = result["judge_workshop"]
+    print(f"Judge {args.judge} on the workshop variants: patterns {r['patterns']}/{r['variants']}, shown to the "
+          f"judge {r['shown']}/{r['variants']}, judge "
+          f"{r['judge']}/{r['variants']}, either {r['either']}/{r['variants']}", flush=True)
+    for row in r["rows"]:
+        print(f"  {row['paper']:26s} {row['variant']:24s} patterns {'yes' if row['patterns'] else 'no ':3s} "
+              f"shown {'yes' if row['shown'] else 'no ':3s} judge {'yes' if row['judge'] else 'no ':3s} "
+              f"either {'yes' if row['either'] else 'NO'}")
+    for row in r["injected"]:
+        print(f"  {row['paper']}: {row['candidates']} candidate passage(s), {row['sent']} sent, {row['flagged']} "
+              f"flagged ({row['status']}{': ' + row['detail'][:120] if row['detail'] else ''})")
+    for row in r["clean_twins"]:
+        print(f"  clean twin {row['paper']}: {row['candidates']} candidate(s), {row['judge_flagged']} flagged "
+              f"({row['judge_status']})")
+    result["judge_iclr"] = judge_iclr_fpr(papers, args.judge, args.api_base, args.judge_sample, args.seed)
+    r = result["judge_iclr"]
+    fpr = "n/a" if r["fpr"] is None else f"{r['fpr']:.3f} (95% CI {r['fpr_ci95'][0]:.3f}-{r['fpr_ci95'][1]:.3f})"
+    print(f"Judge false positives on {r['papers']} ICLR texts: {r['flagged']}/{r['answered']} answered = {fpr}; "
+          f"unavailable {r['unavailable']}; no candidate (no call) {r['no_call']}; candidates per paper mean "
+          f"{r['candidates_mean']:.2f}, max {r['candidates_max']} ({r['seconds']} s)", flush=True)
+    for row in r["per_paper"]:
+        for passage in row["passages"]:
+            print(f"  flagged {row['paper']}: {' '.join(passage.split())[:160]}")
+    result["judge_candidates_iclr"] = candidate_counts(papers)
+    r = result["judge_candidates_iclr"]
+    print(f"Candidate passages on all {r['papers']} ICLR texts (no call): mean {r['mean']:.2f}, median {r['p50']}, "
+          f"p95 {r['p95']}, max {r['max']}; none {r['none']}; over the cap of {r['cap']}: {r['over_cap']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path,
@@ -160,6 +273,10 @@ def main() -> None:
     parser.add_argument("--pdf-dir", type=Path, default=None)
     parser.add_argument("--pdf-limit", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--judge", default=None, metavar="MODEL", help="also measure this LLM judge")
+    parser.add_argument("--api-base", default=None, help="endpoint of the judge model")
+    parser.add_argument("--judge-sample", type=int, default=50, help="ICLR texts the judge reads (a call each)")
+    parser.add_argument("--judge-only", action="store_true", help="only the judge's measurements")
     args = parser.parse_args()
 
     papers = sorted((args.data / "iclr2022" / "papers").glob("*.txt"))
@@ -168,6 +285,11 @@ def main() -> None:
         sys.exit(f"no ICLR texts under {args.data / 'iclr2022' / 'papers'}")
     result: dict = {}
     started = time.monotonic()
+    if args.judge:
+        report_judge(result, papers, args)
+    if args.judge_only:
+        _write(result, started, args.json)
+        return
     result["workshop_papers"] = workshop_variants()
     r = result["workshop_papers"]
     print(f"Workshop papers: {r['caught']}/{r['variants']} variants caught; clean twins flagged: "
@@ -204,11 +326,15 @@ def main() -> None:
         print(f"FPR on {r['pdfs']} PDFs under {args.pdf_dir}: {r['flagged']}/{r['pdfs']}", flush=True)
         for item in r["flagged_pdfs"]:
             print(f"  flagged {item['pdf']}: {item['findings'][:3]}")
+    _write(result, started, args.json)
+
+
+def _write(result: dict, started: float, path: Path | None) -> None:
     result["elapsed_s"] = round(time.monotonic() - started, 1)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        print(f"wrote {args.json}")
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

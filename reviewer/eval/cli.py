@@ -63,6 +63,9 @@ def _console():
               help="Where live reviews are kept (one JSON per paper; rerunning resumes). Default runs/reviews/<config>.")
 @click.option("--no-anonymize", is_flag=True,
               help="Live mode: review the paper texts as given (default: anonymized, see reviewer/anonymize.py).")
+@click.option("--injection-judge", "injection_judge", default=None, metavar="MODEL",
+              help="Live mode: also ask MODEL which passages that look addressed to the reviewer instruct it (one "
+                   "bounded call per paper; flagged passages are removed and recorded). See reviewer/injection/judge.py.")
 @click.option("--calibrator", type=READ_FILE, default=None,
               help="Calibrator JSON from `bench reviewer calibrate`. With it, the flat top-level keys of --json "
                    "(roc_auc, balanced_accuracy, ...) are the calibrated figures, and `primary_row` names their "
@@ -87,7 +90,7 @@ def _console():
 @click.option("--seed", default=0, show_default=True, type=int)
 def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflections, fewshot, ensemble, concurrency, limit,
                  prepare_workers, out_dir,
-                 no_anonymize, calibrator, text_baseline, audit, refit_resamples, cross_fit, json_out, report_dir, notes_file,
+                 no_anonymize, injection_judge, calibrator, text_baseline, audit, refit_resamples, cross_fit, json_out, report_dir, notes_file,
                  resamples, seed) -> None:
     """Score an LLM reviewer against the human decisions and ratings of RATINGS."""
     from reviewer.eval.calibration import CalibrationError, load_calibrator
@@ -107,7 +110,8 @@ def eval_command(ratings, reviews, papers, model, api_base, no_cache, reflection
         else:
             from reviewer.reviewer import ReviewerConfig
 
-            config = ReviewerConfig(model=model, reflections=reflections, fewshot=fewshot, ensemble=ensemble)
+            config = ReviewerConfig(model=model, reflections=reflections, fewshot=fewshot, ensemble=ensemble,
+                                    injection_judge=injection_judge)
             out_dir = out_dir or Path("runs") / "reviews" / (config.label() + ("_raw" if no_anonymize else ""))
             from reviewer.cli_support import run_log
             from reviewer.llm import ModelClient

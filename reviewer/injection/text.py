@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from reviewer.injection.patterns import find_directives
 
 FindingKind = Literal["invisible_text", "tiny_font", "off_page", "hidden_behind_image", "reviewer_directive",
-                      "annotation"]
+                      "annotation", "judge"]  # judge: a passage the LLM judge (`reviewer.injection.judge`) flagged
 
 REMOVED_HIDDEN = "[removed: suspected hidden instruction to the reviewer]"
 REMOVED_DIRECTIVE = "[removed: suspected instruction to the reviewer]"
@@ -41,7 +41,7 @@ class Finding(BaseModel):
 
     @property
     def hidden(self) -> bool:
-        return self.kind != "reviewer_directive"
+        return self.kind not in ("reviewer_directive", "judge")
 
 
 def scan_text(text: str) -> list[Finding]:
