@@ -223,11 +223,13 @@ def judge_iclr_fpr(papers: list[Path], model: str, api_base: str | None, n: int,
     per_paper = [{"paper": p.name, "candidates": v.candidates, "sent": v.sent, "flagged": len(v.flagged),
                   "status": v.status, "passages": [f.text[:200] for f in findings]}
                  for p, (findings, v) in zip(sample, judged)]
+    # a paper with no candidate passage makes no call and cannot be flagged: it counts as answered
     answered = [r for r in per_paper if r["status"] != "unavailable"]
     k = sum(r["flagged"] > 0 for r in answered)
     counts = [r["candidates"] for r in per_paper]
     return {"papers": len(sample), "answered": len(answered), "unavailable": len(per_paper) - len(answered),
-            "no_call": sum(r["status"] == "no_candidates" for r in per_paper), "flagged": k,
+            "no_call": sum(r["status"] == "no_candidates" for r in per_paper),
+            "called": sum(r["status"] == "ok" for r in per_paper), "flagged": k,
             "fpr": k / len(answered) if answered else None, "fpr_ci95": wilson(k, len(answered)),
             "candidates_mean": sum(counts) / len(counts) if counts else None, "candidates_max": max(counts, default=0),
             "seconds": round(time.monotonic() - t, 1), "per_paper": per_paper}
@@ -252,8 +254,9 @@ def report_judge(result: dict, papers: list[Path], args: argparse.Namespace) -> 
     result["judge_iclr"] = judge_iclr_fpr(papers, args.judge, args.api_base, args.judge_sample, args.seed)
     r = result["judge_iclr"]
     fpr = "n/a" if r["fpr"] is None else f"{r['fpr']:.3f} (95% CI {r['fpr_ci95'][0]:.3f}-{r['fpr_ci95'][1]:.3f})"
-    print(f"Judge false positives on {r['papers']} ICLR texts: {r['flagged']}/{r['answered']} answered = {fpr}; "
-          f"unavailable {r['unavailable']}; no candidate (no call) {r['no_call']}; candidates per paper mean "
+    print(f"Judge false positives on {r['papers']} ICLR texts: {r['flagged']}/{r['answered']} answered = {fpr} "
+          f"({r['flagged']} of the {r['called']} judged by a call); unavailable {r['unavailable']}; no candidate "
+          f"(no call) {r['no_call']}; candidates per paper mean "
           f"{r['candidates_mean']:.2f}, max {r['candidates_max']} ({r['seconds']} s)", flush=True)
     for row in r["per_paper"]:
         for passage in row["passages"]:

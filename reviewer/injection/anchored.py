@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover
 PREFIX = 4  # characters sought per start: longer is rarer, but multiplies the strings
 MAX_STARTS = 4000  # more start strings than this: the plain scan is cheaper
 DENSE = 8  # more starts than one per this many characters: the plain scan is cheaper
-GROUP = 4  # start strings sharing their first two characters, from which one scan finds them all
+GROUP = 6  # start strings sharing their first two characters, from which one scan finds them all
 MAX_FILL = 64  # strings one start may expand into over a text
 _SMALL_CLASS = 16  # classes up to this size are expanded into the literal prefix
 _LINE_STARTS = {C.AT_BEGINNING, C.AT_BEGINNING_LINE, C.AT_BEGINNING_STRING}
@@ -214,44 +214,15 @@ class AnchoredPattern:
                 out.add("".join(chars))
         return out
 
-    def starts(self, text: str) -> list[int]:
-        """Every position of `text` where a match may start (a superset, sorted)."""
-        found: set[int] = set()
-        find, startswith = text.find, text.startswith
-        by_head: dict[str, list[str]] = {}
-        for literal in self._strings(text):
-            by_head.setdefault(literal[:2], []).append(literal)
-        for head, literals in by_head.items():
-            if len(literals) < GROUP:  # each string on its own: the longer, the fewer false starts
-                for literal in literals:
-                    i = find(literal)
-                    while i >= 0:
-                        found.add(i)
-                        i = find(literal, i + 1)
-                continue
-            # many strings with one head: one scan for the head, then one test of them all per hit
-            tails = tuple(literals)
-            i = find(head)
-            while i >= 0:
-                if startswith(tails, i):
-                    found.add(i)
-                i = find(head, i + 1)
-        if self.line:
-            found.add(0)
-            i = find("\n")
-            while i >= 0:
-                found.add(i + 1)
-                i = find("\n", i + 1)
-        if self.classes is not None:
-            found.update(m.start() for m in self.classes.finditer(text))
-        return sorted(found)
+    def starts(self, text: str) -> list[int] | None:
+        """Every position of `text` where a match may start (a superset, sorted); None: try everywhere."""
+        return shared_starts([self], text)[0]
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        if self.plain:
-            yield from self.pattern.finditer(text)
-            return
-        starts = self.starts(text)
-        if len(starts) * DENSE > len(text):  # starts nearly everywhere (a text of one letter, say)
+    def finditer(self, text: str, starts: list[int] | None = None) -> Iterator[re.Match[str]]:
+        """`self.pattern.finditer(text)`; `starts`: from `shared_starts` over the same text."""
+        if starts is None and not self.plain:
+            starts = self.starts(text)
+        if starts is None or len(starts) * DENSE > len(text):  # no bound, or starts nearly everywhere
             yield from self.pattern.finditer(text)
             return
         match = self.pattern.match
@@ -266,3 +237,51 @@ class AnchoredPattern:
 
     def search(self, text: str) -> re.Match[str] | None:
         return next(self.finditer(text), None)
+
+
+def shared_starts(patterns: list[AnchoredPattern], text: str) -> list[list[int] | None]:
+    """`starts(text)` of each pattern, the scans of the text shared: a string several patterns start
+    with is looked for once, and strings with a common head of two characters (from `GROUP` of them
+    on) are found by one scan for the head and a test of them all at each hit."""
+    found: list[set[int] | None] = [None if p.plain else set() for p in patterns]
+    find, startswith = text.find, text.startswith
+    heads: dict[str, dict[str, list[int]]] = {}  # head -> start string -> the patterns that start with it
+    line_starts: list[int] | None = None
+    for k, pattern in enumerate(patterns):
+        into = found[k]
+        if into is None:
+            continue
+        for literal in pattern._strings(text):
+            heads.setdefault(literal[:2], {}).setdefault(literal, []).append(k)
+        if pattern.line:
+            if line_starts is None:
+                line_starts = [0]
+                i = find("\n")
+                while i >= 0:
+                    line_starts.append(i + 1)
+                    i = find("\n", i + 1)
+            into.update(line_starts)
+        if pattern.classes is not None:
+            into.update(m.start() for m in pattern.classes.finditer(text))
+    for head, literals in heads.items():
+        if len(literals) < GROUP:  # each string on its own: the longer, the fewer false starts
+            for literal, ks in literals.items():
+                sets = [found[k] for k in ks]
+                i = find(literal)
+                while i >= 0:
+                    for into in sets:
+                        into.add(i)  # type: ignore[union-attr]
+                    i = find(literal, i + 1)
+            continue
+        by_pattern: dict[int, list[str]] = {}
+        for literal, ks in literals.items():
+            for k in ks:
+                by_pattern.setdefault(k, []).append(literal)
+        tests = [(found[k], tuple(strings)) for k, strings in by_pattern.items()]
+        i = find(head)
+        while i >= 0:
+            for into, strings in tests:
+                if startswith(strings, i):
+                    into.add(i)  # type: ignore[union-attr]
+            i = find(head, i + 1)
+    return [None if f is None else sorted(f) for f in found]

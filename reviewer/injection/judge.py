@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from reviewer.injection import lexicon as L
 from reviewer.injection import multilingual as M
-from reviewer.injection.anchored import AnchoredPattern
+from reviewer.injection.anchored import AnchoredPattern, shared_starts
 from reviewer.injection.patterns import NormalisedText
 from reviewer.injection.text import Finding
 from reviewer.llm.usage import CallUsage, collect_usage
@@ -50,7 +50,7 @@ CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("addressee", M.ADDRESSEE), ("evaluation", M.EVALUATE), ("favourable", M.POSITIVE), ("instructions", _INSTRUCTIONS),
     ("the_paper", M.SELF), ("obligation", M.MODAL),
 )
-_NEEDED = (*(AnchoredPattern(rx) for rx in (M.DIRECT, M.OVERRIDE, SECOND_PERSON, M.POSITIVE)), M.REQUEST)
+_NEEDED = tuple(AnchoredPattern(rx) for rx in (M.DIRECT, M.OVERRIDE, SECOND_PERSON, M.POSITIVE, M.REQUEST))
 _SPOKEN_TO = {"request", "second_person"}
 _ABOUT_REVIEW = {"addressee", "evaluation", "favourable", "instructions"}
 
@@ -82,8 +82,8 @@ def candidate_passages(text: str, limit: int = MAX_PASSAGES) -> tuple[list[Passa
     starts = [s for s, _ in screen.units]
     # a unit can pass `_addressed` only with one of these cues: one pass over the whole text finds them
     maybe: set[int] = set()
-    for rx in _NEEDED:
-        for m in rx.finditer(screen.text):
+    for rx, found in zip(_NEEDED, shared_starts(list(_NEEDED), screen.text)):
+        for m in rx.finditer(screen.text, found):
             k = bisect.bisect_right(starts, m.start()) - 1
             maybe.update(j for j in (k - 1, k) if j >= 0 and screen.units[j][0] <= m.start() < screen.units[j][1])
     found: list[tuple[int, int, int, list[str]]] = []  # (-cue count, start, end, cues)

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 
 from reviewer.injection import lexicon as L
-from reviewer.injection.anchored import AnchoredPattern
+from reviewer.injection.anchored import AnchoredPattern, shared_starts
 
 _FLAGS = re.MULTILINE  # no IGNORECASE: see `_Flat`
 
@@ -247,8 +247,8 @@ class Screen:
     def requests(self) -> list[Request]:
         text, units = self.text, self.units
         candidates: set[int] = set()
-        for rx in _TRIGGERS:
-            for m in rx.finditer(text):
+        for rx, starts in zip(_TRIGGERS, shared_starts(list(_TRIGGERS), text)):
+            for m in rx.finditer(text, starts):
                 k = bisect.bisect_right(self._starts, m.start()) - 1
                 # windows overlap: the trigger may sit in this window and the previous one
                 for j in (k - 1, k):

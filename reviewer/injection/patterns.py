@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from reviewer.injection.anchored import AnchoredPattern
+from reviewer.injection.anchored import AnchoredPattern, shared_starts
 from reviewer.injection.multilingual import Screen
 
 # Characters used to split words invisibly: zero-width spaces/joiners, soft hyphen, BOM, bidi marks.
@@ -236,8 +236,13 @@ def find_directives(text: str) -> list[DirectiveMatch]:
     screen = Screen(norm.text)
     hits: dict[tuple[int, int], DirectiveMatch] = {}
     lower = casefolded(norm.text)
-    for name, rx in _COMPILED if lower is None else _COMPILED_LOWER:
-        for m in rx.finditer(norm.text if lower is None else lower):
+    if lower is None:  # never seen: the rules as written, over the normalised text
+        runs = [(name, rx.finditer(norm.text)) for name, rx in _COMPILED]
+    else:
+        starts = shared_starts([rx for _, rx in _COMPILED_LOWER], lower)
+        runs = [(name, rx.finditer(lower, s)) for (name, rx), s in zip(_COMPILED_LOWER, starts)]
+    for name, matches in runs:
+        for m in matches:
             if not screen.is_used(m.start(), m.end(), override=name == "override_instructions"):
                 continue  # quoted as an example of an attack, or described ("models ignore ...")
             ostart, oend = norm.orig(m.start()), norm.orig(m.end())
