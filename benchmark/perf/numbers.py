@@ -39,7 +39,7 @@ from pathlib import Path
 from benchmark.validity.claims import Claim, with_quoted
 from benchmark.validity.evidence import Evidence, RunLog, read_idea_folder, read_results_dir
 from benchmark.validity.consistency import consistent
-from benchmark.validity.support import ClaimTrace, trace, traced_claims, value_matches
+from benchmark.validity.support import ClaimTrace, trace, traced_one_by_one, value_matches
 
 KINDS = ("another run", "another metric", "invented")
 # "another run", split: the baseline's value quoted as a method run's (or the reverse), and one
@@ -92,7 +92,8 @@ def forgeries(claim: Claim, t: ClaimTrace, evidence: Evidence, rng: random.Rando
 
     for kind, pool in (("another run", others), ("another metric", metrics)):
         texts = list({w: (w, v) for w, v in ((written(v.value, claim), v) for v in pool) if forged(w)}.values())
-        for w, v in (texts if every else [rng.choice(texts)] if texts else []):
+        chosen = texts if every or not texts else [rng.choice(texts)]
+        for w, v in chosen:
             out.append((kind, w))
             if kind == "another run":
                 out.append(("baseline swap" if "run_0" in (v.run, item.run) else "method swap", w))
@@ -118,8 +119,8 @@ def forged_trace(raw: list[tuple[Claim, ClaimTrace]], i: int, text: str, evidenc
 
 
 def paper_figures(tex: str, evidence: Evidence, notes: str, rng: random.Random, every: bool = False) -> dict:
-    pairs, names = traced_claims(tex, evidence, notes=notes)
-    raw = [(c, trace(c, evidence, names)) for c, _ in pairs]  # before the consistency pass
+    raw, names = traced_one_by_one(tex, evidence, notes=notes)  # before the consistency pass
+    pairs = consistent(raw, evidence)
     counts: dict[str, list[int]] = {k: [0, 0] for k in (*KINDS, *SPLIT, *EXTRA)}
     examples: dict[str, list[str]] = defaultdict(list)
     for i, (claim, t) in enumerate(pairs):

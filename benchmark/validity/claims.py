@@ -19,6 +19,7 @@ _CLAUSE_BREAK = re.compile(r",(?=\s)|[;:()]|---|\s(?:and|while|whereas|against|v
                            re.I)
 _SUBSECTION = re.compile(r"\\(?:sub)+section\*?\s*\{([^}]*)\}|\\paragraph\*?\s*\{([^}]*)\}|\\textbf\{([^}]*)\}")
 _FLOATS = re.compile(r"\\begin\{(figure\*?|table\*?|wrapfigure|algorithm)\}.*?\\end\{\1\}", re.S)
+MIN_INTEGER = 10  # integers up to this (and years) are counts unless their words measure (`Claim.small`)
 WINDOW_WORDS = 6  # words before a number in running text that may name what it measures
 
 
@@ -155,7 +156,7 @@ def _table_claims(table: latex.Table, section: str, min_integer: int) -> list[Cl
     return out
 
 
-def claims(tex: str, *, min_integer: int = 10) -> list[Claim]:
+def claims(tex: str, *, min_integer: int = MIN_INTEGER) -> list[Claim]:
     """The claims of a stretch of LaTeX (a Results section), in reading order: running text,
     then each table."""
     text = latex.strip_comments(tex)
@@ -179,14 +180,12 @@ def claims(tex: str, *, min_integer: int = 10) -> list[Claim]:
 def with_quoted(claim: Claim, text: str) -> Claim:
     """The same claim with another number written in its place (forgeries, tests)."""
     q = quoted_numbers(text, min_integer=-1, years=(1, 0))[0]
-    small = _small(q, 10) if claim.small or _small(claim.quoted, 10) else False
     if claim.at >= 0 and claim.sentence.startswith(claim.text, claim.at):
         sentence = claim.sentence[:claim.at] + text + claim.sentence[claim.at + len(claim.text):]
     else:
         sentence = claim.sentence.replace(claim.text, text, 1)
-    return replace(claim, quoted=q, small=small or _small(q, 10), clause=claim.clause.replace(claim.text, text, 1),
-                   sentence=sentence,
-                   window=_rewrite_last(claim.window, claim.text, text, claim.after))
+    return replace(claim, quoted=q, small=_small(q, MIN_INTEGER), clause=claim.clause.replace(claim.text, text, 1),
+                   sentence=sentence, window=_rewrite_last(claim.window, claim.text, text, claim.after))
 
 
 def _rewrite_last(window: str, old: str, new: str, after: str) -> str:

@@ -32,20 +32,24 @@ def _subject(claim: Claim, t: ClaimTrace, evidence: Evidence) -> str:
     return row.lower()
 
 
+def _one_metric(t: ClaimTrace) -> str | None:
+    """The metric of a supported result that only one metric's logged values match."""
+    return next(iter(t.candidates)) if t.kind == "result" and t.supported and len(t.candidates) == 1 else None
+
+
 def _key(claim: Claim, t: ClaimTrace, evidence: Evidence) -> tuple | None:
     """The group of a supported result read as one of several method runs, with one metric."""
-    if t.kind != "result" or not t.supported or len(t.candidates) != 1:
-        return None
-    if len(set(t.scope) - {"run_0"}) < 2:
-        return None  # named one run (or the baseline, or none): nothing to make consistent
-    (metric,) = t.candidates
-    return metric, tuple(sorted(t.scope)), _subject(claim, t, evidence)
+    metric = _one_metric(t)
+    if metric is None or len(set(t.scope) - {"run_0"}) < 2:
+        return None  # several metrics, or named one run (or the baseline, or none): nothing to make consistent
+    return metric, tuple(t.scope), _subject(claim, t, evidence)
 
 
 def _unnamed_method_quote(claim: Claim, t: ClaimTrace, evidence: Evidence) -> bool:
     """A supported result that names no run, with one metric, matching method runs only."""
-    return (t.kind == "result" and bool(t.supported) and not t.scope and len(t.candidates) == 1
-            and "run_0" not in next(iter(t.candidates.values())) and not _subject(claim, t, evidence))
+    metric = _one_metric(t)
+    return (metric is not None and not t.scope and "run_0" not in t.candidates[metric]
+            and not _subject(claim, t, evidence))
 
 
 def _variants_side_by_side(pairs: list[tuple[Claim, ClaimTrace]], members: list[int]) -> bool:

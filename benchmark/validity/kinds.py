@@ -176,8 +176,7 @@ def small_result(claim: Claim, evidence: Evidence) -> bool:
     at = next((i for i, w in enumerate(words) if "NUM" in w), None)
     if at is None:
         return False
+    # the nearest word on each side past the glue words
     before = [w for w in words[:at] if not _SMALL_GLUE.match(w.strip("(),;:"))]
     after = [w for w in words[at + 1:] if not _SMALL_GLUE.match(w.strip("(),;:"))]
-    near = (before[-1:] if before and words[at - 1:at] and (words[at - 1] == before[-1] or
-                                                            _SMALL_GLUE.match(words[at - 1].strip("(),;:"))) else [])
-    return any(names_metric(w.strip("(),;:.'"), evidence) for w in near + after[:1])
+    return any(names_metric(w.strip("(),;:.'"), evidence) for w in before[-1:] + after[:1])

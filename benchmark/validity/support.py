@@ -268,8 +268,9 @@ def metric_pool(claim: Claim, evidence: Evidence) -> tuple[list[Logged], str]:
     datasets = datasets_named(evidence, strong)
     if not datasets and claim.where == "text":
         # the dataset a paragraph is about is often named once, at its start ("On the permutation task, ...")
-        last = next((s for s in reversed(re.split(r"(?<=[.!?])\s+", claim.before)) if datasets_named(evidence, s)), "")
-        datasets = datasets_named(evidence, last) if last else set()
+        for sentence in reversed(re.split(r"(?<=[.!?])\s+", claim.before)):
+            if datasets := datasets_named(evidence, sentence):
+                break
     if datasets and any(v.dataset in datasets for v in pool):
         pool = [v for v in pool if v.dataset in datasets or not v.dataset]
     for context in _metric_contexts(claim):
@@ -481,6 +482,15 @@ def trace_results(tex: str, evidence: Evidence, *, notes: str = "", min_integer:
 def traced_claims(tex: str, evidence: Evidence, *, notes: str = "", min_integer: int = 10
                   ) -> tuple[list[tuple[Claim, ClaimTrace]], RunNames]:
     """(claim, trace) for every number of the Results sections, and the run names read."""
+    from benchmark.validity.consistency import consistent
+
+    pairs, names = traced_one_by_one(tex, evidence, notes=notes, min_integer=min_integer)
+    return consistent(pairs, evidence), names
+
+
+def traced_one_by_one(tex: str, evidence: Evidence, *, notes: str = "", min_integer: int = 10
+                      ) -> tuple[list[tuple[Claim, ClaimTrace]], RunNames]:
+    """`traced_claims` before the whole-paper consistency pass: each number traced on its own."""
     from benchmark.validity.claims import claims
     from benchmark.validity.runs import excluded_words, run_names
     from scientist.latex import source as latex
@@ -489,8 +499,5 @@ def traced_claims(tex: str, evidence: Evidence, *, notes: str = "", min_integer:
     names = run_names(evidence.runs, notes=notes, paper=latex.document_body(latex.strip_comments(tex)),
                       title=paper_title(tex) or (notes_title.group(1) if notes_title else ""),
                       excluded=excluded_words(set(evidence.vocabulary), set(evidence.datasets)))
-    from benchmark.validity.consistency import consistent
-
-    pairs = [(c, trace(c, evidence, names)) for s in latex.find_sections(tex, r"result")
-             for c in claims(s.body, min_integer=min_integer)]
-    return consistent(pairs, evidence), names
+    return [(c, trace(c, evidence, names)) for s in latex.find_sections(tex, r"result")
+            for c in claims(s.body, min_integer=min_integer)], names
