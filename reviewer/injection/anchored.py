@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 from collections.abc import Iterator
 
@@ -45,13 +46,6 @@ _COMMON = " \nateno0"  # a class start that matches one of these would be tried 
 _RARE = "\u0370"  # from Greek on (Cyrillic, CJK, kana): one such character is a rare enough start in a paper
 _SLOT = 0xE000  # private-use characters stand for the slots (classes) inside a start string
 _STOP = (None, None)  # what follows a repeated item: unknown, so the prefix ends there
-
-
-def _product_size(fills: list[str]) -> int:
-    size = 1
-    for f in fills:
-        size *= len(f)
-    return size
 
 
 class _Unbounded(Exception):
@@ -204,7 +198,7 @@ class AnchoredPattern:
             fills = [_present(self.slots[ord(literal[i]) - _SLOT], text) for i in slots]
             if any(not f for f in fills):
                 continue  # a class none of whose characters occur: no match can start this way
-            if _product_size(fills) > MAX_FILL:
+            if math.prod(map(len, fills)) > MAX_FILL:
                 out.add(literal[:slots[0]])  # keep the part before the first slot
                 continue
             for combo in itertools.product(*fills):

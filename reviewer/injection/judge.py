@@ -15,7 +15,6 @@ read as "nothing found"; the pattern scan runs either way. A paper with no candi
 from __future__ import annotations
 
 import asyncio
-import bisect
 import re
 from typing import TYPE_CHECKING, Literal
 
@@ -23,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from reviewer.injection import lexicon as L
 from reviewer.injection import multilingual as M
-from reviewer.injection.anchored import AnchoredPattern, shared_starts
+from reviewer.injection.anchored import AnchoredPattern
 from reviewer.injection.patterns import NormalisedText
 from reviewer.injection.text import Finding
 from reviewer.llm.usage import CallUsage, collect_usage
@@ -79,15 +78,9 @@ def candidate_passages(text: str, limit: int = MAX_PASSAGES) -> tuple[list[Passa
     `limit`, then put back in text order), and how many there were before the cut."""
     norm = NormalisedText(text)
     screen = M.Screen(norm.text)
-    starts = [s for s, _ in screen.units]
-    # a unit can pass `_addressed` only with one of these cues: one pass over the whole text finds them
-    maybe: set[int] = set()
-    for rx, found in zip(_NEEDED, shared_starts(list(_NEEDED), screen.text)):
-        for m in rx.finditer(screen.text, found):
-            k = bisect.bisect_right(starts, m.start()) - 1
-            maybe.update(j for j in (k - 1, k) if j >= 0 and screen.units[j][0] <= m.start() < screen.units[j][1])
     found: list[tuple[int, int, int, list[str]]] = []  # (-cue count, start, end, cues)
-    for j in sorted(maybe):
+    # a unit can pass `_addressed` only with one of these cues
+    for j in screen.units_with(_NEEDED):
         s, e = screen.units[j]
         unit = screen.text[s:e]
         cues = [name for name, rx in CUES if rx.search(unit)]

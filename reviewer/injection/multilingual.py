@@ -244,18 +244,23 @@ class Screen:
                 break
         return s, e
 
-    def requests(self) -> list[Request]:
+    def units_with(self, patterns: tuple[AnchoredPattern, ...]) -> list[int]:
+        """The units (in order) in which one of `patterns` matches: one pass over the whole text."""
         text, units = self.text, self.units
-        candidates: set[int] = set()
-        for rx, starts in zip(_TRIGGERS, shared_starts(list(_TRIGGERS), text)):
+        hit: set[int] = set()
+        for rx, starts in zip(patterns, shared_starts(list(patterns), text)):
             for m in rx.finditer(text, starts):
                 k = bisect.bisect_right(self._starts, m.start()) - 1
-                # windows overlap: the trigger may sit in this window and the previous one
+                # windows overlap: the match may sit in this window and the previous one
                 for j in (k - 1, k):
                     if 0 <= j < len(units) and units[j][0] <= m.start() < units[j][1]:
-                        candidates.add(j)
+                        hit.add(j)
+        return sorted(hit)
+
+    def requests(self) -> list[Request]:
+        text, units = self.text, self.units
         found: list[Request] = []
-        for j in sorted(candidates):
+        for j in self.units_with(_TRIGGERS):
             s, e = units[j]
             verdict = _decide(text[s:e])
             if verdict is None:
