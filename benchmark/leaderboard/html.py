@@ -18,7 +18,8 @@ _SORT_KEYS: list[Any] = [
     lambda r: r.mean_p_accept, lambda r: r.cost_usd, lambda r: r.cost_per_idea, lambda r: r.cost_per_valid_paper,
     lambda r: r.wall_time_s, lambda r: r.incidents,
 ]
-DEFAULT_SORT = MAIN_COLUMNS.index("Valid")  # also where a row links to its invalid papers
+VALID_COLUMN = MAIN_COLUMNS.index("Valid")  # where a row links to its invalid papers
+DEFAULT_SORT = VALID_COLUMN
 
 def score_plot(rows: list[LeaderboardRow]) -> str | None:
     """Box plot of every reviewed paper's Overall score, valid papers' scores marked on top."""
@@ -120,7 +121,7 @@ def to_html(rows: list[LeaderboardRow], title: str = "AI-scientist leaderboard",
     } for i, (panel, board) in enumerate(boards(rows))]
     return render_page(
         "leaderboard.html.j2", title=title, boards=page_boards, columns=list(zip(_KEYS, MAIN_COLUMNS)),
-        default_sort=DEFAULT_SORT, why_column=DEFAULT_SORT, why_page=why_page, checks=checks, figures=plots,
+        default_sort=DEFAULT_SORT, why_column=VALID_COLUMN, why_page=why_page, checks=checks, figures=plots,
         run_notes=[f"{r.model} / {r.template}, {n}" for r in rows for n in r.run_notes],
         imported=[f"{r.model} / {r.template}: {r.source}, accept rate {fmt(r.accept_rate, digits=2, count=False)}"
                   for r in rows if r.source != "bench run"],
